@@ -1,0 +1,5 @@
+"""disentangled: disentangled representation learning and information-theoretic diagnostics."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,67 @@
+"""Ground-truth datasets: a registry of loaders returning :class:`GroundTruthData`.
+
+Adding a dataset = one module with a ``load(*, subset, seed, path, **options)`` function and one
+line in ``_LOADERS``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+from disentangled.errors import ConfigError
+
+from . import dsprites, dsprites_official
+from .base import GroundTruthData, Subset, choose_subset
+from .packed import PackedBinaryData
+
+Loader = Callable[..., GroundTruthData]
+
+_LOADERS: dict[str, Loader] = {
+    "dsprites": dsprites.load,  # procedural, embedded, the default
+    "dsprites-official": dsprites_official.load,  # the official npz (download=True to fetch)
+}
+
+DEFAULT_DATASET = "dsprites"  # what a config without a dataset gets
+
+
+def available_datasets() -> tuple[str, ...]:
+    """Names accepted by :func:`load_dataset`."""
+    return tuple(_LOADERS)
+
+
+def load_dataset(
+    name: str,
+    *,
+    subset: int | None = None,
+    seed: int = 0,
+    path: str | None = None,
+    **kw,
+) -> GroundTruthData:
+    """Load dataset ``name``; ``subset=N`` keeps N rows chosen at random with ``seed``.
+
+    ``path`` is the data file or folder (for ``dsprites``: the cache folder). Other keyword
+    options go to the dataset's loader. Unknown names or options raise ConfigError.
+    """
+    loader = _LOADERS.get(name)
+    if loader is None:
+        known = ", ".join(available_datasets())
+        raise ConfigError(f"unknown dataset {name!r}; known datasets: {known}")
+    params = inspect.signature(loader).parameters
+    unknown = sorted(set(kw) - set(params))
+    if unknown:
+        allowed = sorted(set(params) - {"subset", "seed", "path"})
+        raise ConfigError(f"dataset {name!r} has no option {unknown}; its options: {allowed}")
+    if subset is not None and (isinstance(subset, bool) or int(subset) != subset or subset < 1):
+        raise ConfigError(f"subset must be a positive integer or None, got {subset!r}")
+    return loader(subset=subset, seed=seed, path=path, **kw)
+
+
+__all__ = [
+    "GroundTruthData",
+    "PackedBinaryData",
+    "Subset",
+    "available_datasets",
+    "choose_subset",
+    "load_dataset",
+]

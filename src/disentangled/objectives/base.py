@@ -1,0 +1,90 @@
+"""The objective interface: (model, batch, step) -> named loss terms, plus the update step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..errors import TrainingDiverged
+
+Terms = dict[str, torch.Tensor]
+
+
+@dataclass
+class StepContext:
+    """What an update step may use besides the model: RNG, autocast, extra batches."""
+
+    generator: torch.Generator | None
+    autocast: Callable[[], AbstractContextManager[Any]]
+    next_batch: Callable[[], torch.Tensor]
+    dataset_size: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Objective(nn.Module):
+    """Base class: subclasses define ``Params`` (a dataclass) and ``loss``.
+
+    Objectives with trainable parts of their own (a discriminator) register them as submodules
+    and return extra optimizers from :meth:`extra_optimizers`; they then override
+    :meth:`training_step`. Every loss term is a scalar tensor except names ending in ``_dims``
+    (per-dimension vectors, logged as lists).
+    """
+
+    name: ClassVar[str] = ""
+    Params: ClassVar[type] = object
+
+    def __init__(self, params: Any, *, dataset_size: int, recon: str = "bernoulli") -> None:
+        super().__init__()
+        self.params = params
+        self.dataset_size = dataset_size
+        self.recon = recon
+
+    def check_model(self, model: nn.Module) -> None:
+        """Raise ConfigError when the model cannot be trained by this objective."""
+
+    def loss(
+        self, model: nn.Module, x: torch.Tensor, step: int, generator: torch.Generator | None
+    ) -> Terms:
+        raise NotImplementedError
+
+    def extra_optimizers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
+        """Optimizers for the objective's own parameters (none by default)."""
+        return {}
+
+    def training_step(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        step: int,
+        optimizers: dict[str, torch.optim.Optimizer],
+        ctx: StepContext,
+    ) -> Terms:
+        """One update of the model: loss, finiteness check, backward, optimizer step."""
+        with ctx.autocast():
+            terms = self.loss(model, x, step, ctx.generator)
+        check_finite(terms, step)
+        opt = optimizers["main"]
+        opt.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        opt.step()
+        return terms
+
+
+def check_finite(terms: Terms, step: int) -> None:
+    """Raise TrainingDiverged naming the first non-finite term when the total loss is not finite."""
+    if bool(torch.isfinite(terms["loss"].detach()).all()):
+        return
+    bad = [k for k, v in _items(terms) if not bool(torch.isfinite(v.detach()).all())]
+    culprit = next((k for k in bad if k != "loss"), "loss")
+    raise TrainingDiverged(
+        f"non-finite loss at step {step}: term {culprit!r} is not finite ({bad})"
+    )
+
+
+def _items(terms: Terms) -> Iterator[tuple[str, torch.Tensor]]:
+    return ((k, v) for k, v in terms.items() if isinstance(v, torch.Tensor))

@@ -1,0 +1,33 @@
+"""Load a trained model from a run directory for evaluation and pictures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..config import RunConfig
+from ..errors import CheckpointError
+from ..models import VAE
+from .checkpoint import list_checkpoints, load_checkpoint, restore_module
+from .rundir import RunDir
+
+
+def load_model(
+    run: RunDir,
+    *,
+    image_shape: tuple[int, int, int],
+    device: torch.device | str = "cpu",
+    checkpoint: Path | None = None,
+) -> tuple[RunConfig, VAE, int]:
+    """(config, model in eval mode, step) from the newest (or the given) checkpoint of ``run``."""
+    cfg = run.load_config()
+    if checkpoint is None:
+        paths = list_checkpoints(run.checkpoints)
+        if not paths:
+            raise CheckpointError(f"{run.path} has no checkpoint")
+        checkpoint = paths[-1]
+    ckpt = load_checkpoint(checkpoint)
+    model = VAE.from_config(cfg.model, image_shape)
+    restore_module(model, ckpt.section("model"), "model", ckpt.path)
+    return cfg, model.to(device).eval(), ckpt.step

@@ -1,0 +1,200 @@
+"""The training loop: step-based, batches drawn from the in-memory uint8 dataset by seeded index.
+
+Read top to bottom: build everything from the config, restore a checkpoint when resuming, then
+loop {draw batch -> objective.training_step -> log -> checkpoint}. No DataLoader, no framework.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from .._malloc import tune_malloc
+from ..config import RunConfig
+from ..data import GroundTruthData, load_dataset
+from ..errors import TrainingDiverged
+from ..models import VAE
+from ..objectives import StepContext, build_objective
+from .checkpoint import (
+    list_checkpoints,
+    load_checkpoint,
+    prune_checkpoints,
+    restore_module,
+    restore_optimizer,
+    save_checkpoint,
+)
+from .device import autocast_factory, resolve_device
+from .rundir import RunDir
+from .runlog import MetricsLog, to_jsonable
+
+PROGRESS_KEYS = ("loss", "recon", "kl", "capacity")
+
+
+@dataclass
+class Session:
+    """Everything a run holds in memory."""
+
+    cfg: RunConfig
+    run: RunDir
+    dataset: GroundTruthData
+    device: torch.device
+    model: VAE
+    objective: Any
+    optimizers: dict[str, torch.optim.Optimizer]
+    generators: dict[str, torch.Generator]
+    step: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def draw_indices(self) -> torch.Tensor:
+        """B indices drawn uniformly with replacement from the data generator."""
+        n = len(self.dataset)
+        return torch.randint(n, (self.cfg.train.batch_size,), generator=self.generators["data"])
+
+    def next_batch(self) -> torch.Tensor:
+        """Float batch (B,C,H,W) in [0,1] on the device."""
+        return self.dataset.batch(self.draw_indices(), self.device)
+
+    def save(self) -> Path:
+        path = save_checkpoint(
+            self.run.checkpoints,
+            self.step,
+            model=self.model,
+            objective=self.objective,
+            optimizers=self.optimizers,
+            generators=self.generators,
+            config=self.cfg.to_dict(),
+        )
+        prune_checkpoints(self.run.checkpoints, self.cfg.train.keep_checkpoints)
+        return path
+
+
+def build_session(cfg: RunConfig, run: RunDir, dataset: GroundTruthData | None = None) -> Session:
+    """Dataset, model, objective, optimizers and generators from the config (seeded)."""
+    tune_malloc()
+    t = cfg.train
+    device = resolve_device(t.device)
+    if dataset is None:
+        dataset = load_dataset(
+            cfg.data.name, subset=cfg.data.subset, seed=t.seed, path=cfg.data.path
+        )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(t.seed)
+        model = VAE.from_config(cfg.model, dataset.image_shape)
+        objective = build_objective(cfg.objective, dataset_size=len(dataset), recon=cfg.model.recon)
+    objective.check_model(model)
+    model.to(device)
+    objective.to(device)
+    optimizers: dict[str, torch.optim.Optimizer] = {
+        "main": torch.optim.Adam(model.parameters(), lr=t.lr, betas=(t.adam_beta1, t.adam_beta2))
+    }
+    optimizers.update(objective.extra_optimizers(t.lr))
+    data_gen = torch.Generator().manual_seed(t.seed)
+    model_gen = torch.Generator(device=device).manual_seed(t.seed + 1)
+    return Session(
+        cfg=cfg,
+        run=run,
+        dataset=dataset,
+        device=device,
+        model=model,
+        objective=objective,
+        optimizers=optimizers,
+        generators={"data": data_gen, "model": model_gen},
+    )
+
+
+def restore_latest(s: Session) -> None:
+    """Load the newest readable checkpoint of the run into the session."""
+    from ..errors import CheckpointError
+
+    paths = list_checkpoints(s.run.checkpoints)
+    if not paths:
+        raise CheckpointError(f"{s.run.path} has no checkpoint to resume from")
+    ckpt = load_checkpoint(paths[-1])
+    restore_module(s.model, ckpt.section("model"), "model", ckpt.path)
+    restore_module(s.objective, ckpt.section("objective"), "objective", ckpt.path)
+    for name, opt in s.optimizers.items():
+        restore_optimizer(opt, name, ckpt)
+    rng = ckpt.section("rng")
+    for name, gen in s.generators.items():
+        if name not in rng:
+            raise CheckpointError(f"{ckpt.path} has no state for generator {name!r}")
+        gen.set_state(rng[name])
+    s.step = ckpt.step
+
+
+def train(
+    cfg: RunConfig,
+    run: RunDir,
+    *,
+    resume: bool = False,
+    dataset: GroundTruthData | None = None,
+) -> Session:
+    """Train (or continue) the run in ``run``; returns the session at its last step."""
+    s = build_session(cfg, run, dataset)
+    log = MetricsLog(run.metrics)
+    if resume:
+        restore_latest(s)
+        log.truncate_after(s.step)
+    t = cfg.train
+    autocast = autocast_factory(s.device, t.precision)
+    ctx = StepContext(
+        generator=s.generators["model"],
+        autocast=autocast,
+        next_batch=s.next_batch,
+        dataset_size=len(s.dataset),
+    )
+    start_time = time.perf_counter()
+    window_start, window_step = start_time, s.step
+    bar = tqdm(
+        total=t.steps,
+        initial=s.step,
+        disable=not t.progress,
+        unit="step",
+        dynamic_ncols=True,
+        desc=cfg.name,
+        mininterval=0.25 if sys.stderr.isatty() else 5.0,
+    )
+    stopped_early = False
+    try:
+        s.model.train()
+        while s.step < t.steps:
+            x = s.next_batch()
+            terms = s.objective.training_step(s.model, x, s.step, s.optimizers, ctx)
+            s.step += 1
+            if s.step % t.log_every == 0 or s.step == t.steps:
+                now = time.perf_counter()
+                rate = (s.step - window_step) * t.batch_size / max(now - window_start, 1e-9)
+                window_start, window_step = now, s.step
+                record = {"step": s.step, "time": round(now - start_time, 3), **to_jsonable(terms)}
+                record["images_per_s"] = round(rate, 1)
+                log.write(record)
+                s.history.append(record)
+                bar.set_postfix(_postfix(record), refresh=False)
+            bar.update(1)
+            if s.step % t.checkpoint_every == 0 and s.step < t.steps:
+                s.save()
+            if t.time_limit is not None and time.perf_counter() - start_time >= t.time_limit:
+                stopped_early = s.step < t.steps
+                break
+    except TrainingDiverged as exc:
+        log.write({"step": s.step, "event": "diverged", "message": str(exc)})
+        raise
+    finally:
+        bar.close()
+        log.close()
+    s.save()
+    if stopped_early:
+        bar.write(f"time limit of {t.time_limit:g} s reached at step {s.step} of {t.steps}")
+    return s
+
+
+def _postfix(record: dict[str, Any]) -> dict[str, str]:
+    out = {k: f"{record[k]:.4g}" for k in PROGRESS_KEYS if isinstance(record.get(k), float)}
+    out["img/s"] = f"{record['images_per_s']:.0f}"
+    return out
