@@ -16,7 +16,7 @@ from disentangled.objectives.vae import BetaVAEObjective
 from disentangled.train import RunDir, list_checkpoints, train
 from disentangled.train.runlog import read_metrics
 
-FAST = ["subset=2000", "progress=false", "log_every=5", "batch_size=32"]
+FAST = ["subset=2000", "progress=false", "log_every=5", "batch_size=32", "diagnostics_every=0"]
 
 
 def _cfg(*extra):
@@ -24,12 +24,15 @@ def _cfg(*extra):
 
 
 def test_resume_is_bit_for_bit(tmp_path):
+    """Diagnostics run at different steps in the two runs: they must not disturb training."""
     n = 12
-    straight = train(_cfg(f"steps={2 * n}"), RunDir.create(tmp_path / "a", _cfg(f"steps={2 * n}")))
-    half_cfg = _cfg(f"steps={n}")
+    diag = ["diagnostics_every=5", "diagnostics_samples=256"]
+    full_cfg = _cfg(f"steps={2 * n}", *diag)
+    straight = train(full_cfg, RunDir.create(tmp_path / "a", full_cfg))
+    half_cfg = _cfg(f"steps={n}", "diagnostics_every=7", "diagnostics_samples=128")
     run = RunDir.create(tmp_path / "b", half_cfg)
     train(half_cfg, run)
-    resumed = train(_cfg(f"steps={2 * n}"), run, resume=True)
+    resumed = train(_cfg(f"steps={2 * n}", *diag), run, resume=True)
     assert resumed.step == straight.step == 2 * n
     for (name, a), (_, b) in zip(
         straight.model.state_dict().items(), resumed.model.state_dict().items(), strict=True
@@ -38,8 +41,11 @@ def test_resume_is_bit_for_bit(tmp_path):
     sa, sb = straight.optimizers["main"].state_dict(), resumed.optimizers["main"].state_dict()
     for pid in sa["state"]:
         assert torch.equal(sa["state"][pid]["exp_avg_sq"], sb["state"][pid]["exp_avg_sq"])
-    steps = [r["step"] for r in read_metrics(run.metrics)]
-    assert steps == sorted(set(steps)), "metrics.jsonl has duplicated or unordered steps"
+    records = read_metrics(run.metrics)
+    for kind in (None, "diagnostics"):
+        steps = [r["step"] for r in records if r.get("kind") == kind and "event" not in r]
+        assert steps == sorted(set(steps)), f"duplicated or unordered {kind or 'training'} steps"
+    assert [r["step"] for r in records if r.get("kind") == "diagnostics"] == [7, 12, 15, 20, 24]
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
@@ -82,8 +88,13 @@ def test_cli_trains_and_writes_run_directory(tmp_path, capsys):
     assert rc == 0
     printed = capsys.readouterr().out
     assert str(out) in printed
-    for rel in ("config.yaml", "metrics.jsonl", "figures/reconstructions.png",
-                "figures/traversals.png", "checkpoints/step_000000006.safetensors"):
+    for rel in (
+        "config.yaml",
+        "metrics.jsonl",
+        "figures/reconstructions.png",
+        "figures/traversals.png",
+        "checkpoints/step_000000006.safetensors",
+    ):
         assert (out / rel).is_file(), rel
     rec = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert rec[-1]["step"] == 6 and len(rec[-1]["kl_dims"]) == 10
@@ -127,8 +138,12 @@ def test_cli_corrupt_checkpoint_on_resume(tmp_path, capsys):
 
 
 def test_console_script_entry_point():
-    res = subprocess.run([sys.executable, "-m", "disentangled", "presets"], capture_output=True,
-                         text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-m", "disentangled", "presets"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0 and "betavae-dsprites" in res.stdout
 
 
@@ -136,7 +151,10 @@ def test_time_limit_stops_with_a_checkpoint(tmp_path):
     cfg = _cfg("steps=100000", "time_limit=1.5")
     s = train(cfg, RunDir.create(tmp_path / "t", cfg))
     assert 0 < s.step < 100000
-    assert list_checkpoints(tmp_path / "t" / "checkpoints")[-1].name == f"step_{s.step:09d}.safetensors"
+    assert (
+        list_checkpoints(tmp_path / "t" / "checkpoints")[-1].name
+        == f"step_{s.step:09d}.safetensors"
+    )
 
 
 def test_bf16_loss_tracks_fp32(tmp_path):

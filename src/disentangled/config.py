@@ -70,7 +70,9 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    """Optimisation and bookkeeping. ``time_limit`` (seconds) stops early, checkpointing first."""
+    """Optimisation and bookkeeping. ``time_limit`` (seconds) stops early, checkpointing first;
+    every ``diagnostics_every`` steps (0: never) the information diagnostics are estimated on a
+    fixed sample of ``diagnostics_samples`` training images."""
 
     steps: int = 10_000
     batch_size: int = 64
@@ -85,6 +87,8 @@ class TrainConfig:
     keep_checkpoints: int = 2
     time_limit: float | None = None
     progress: bool = True
+    diagnostics_every: int = 1000
+    diagnostics_samples: int = 4096
 
     def validate(self) -> None:
         check_int("train.steps", self.steps, lo=1, hi=10**9)
@@ -100,6 +104,8 @@ class TrainConfig:
         check_int("train.keep_checkpoints", self.keep_checkpoints, lo=1, hi=10_000)
         if self.time_limit is not None:
             check_float("train.time_limit", self.time_limit, lo=0.0, lo_open=True)
+        check_int("train.diagnostics_every", self.diagnostics_every, lo=0)
+        check_int("train.diagnostics_samples", self.diagnostics_samples, lo=2, hi=10_000_000)
         if not isinstance(self.progress, bool):
             raise ConfigError(f"train.progress must be true or false, got {self.progress!r}")
 
@@ -169,35 +175,52 @@ def build_dataclass(cls: type, values: dict[str, Any], section: str) -> Any:
 
 
 def _coerce(cls: type, key: str, value: Any, where: str) -> Any:
-    """Check a value against the dataclass field's annotated type; ints widen to floats."""
+    """Check a value against the dataclass field's annotated type (unions such as
+    ``float | str`` accept either); ints widen to floats."""
     ann = str({f.name: f.type for f in fields(cls)}[key])
+    kinds = [a.strip().split("[")[0] for a in ann.split("|")]
     if value is None:
-        if "None" in ann:
+        if "None" in kinds:
             return None
         raise ConfigError(f"{where} may not be null")
-    if ann.startswith("bool"):
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(f"{where} must be true or false, got {value!r}")
-    if ann.startswith("int"):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
+    for kind in kinds:
+        ok, out = _as_kind(kind, value)
+        if ok:
+            return out
+    wanted = " or ".join(_KIND_WORDS.get(k, k) for k in kinds if k != "None")
+    raise ConfigError(f"{where} must be {wanted}, got {value!r}")
+
+
+_KIND_WORDS = {
+    "bool": "true or false",
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "list": "a list",
+    "dict": "a mapping",
+}
+
+
+def _as_kind(kind: str, value: Any) -> tuple[bool, Any]:
+    """(True, converted value) when ``value`` is acceptable as ``kind``."""
+    is_num = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool), value
+    if kind == "int":
+        if is_num and isinstance(value, int):
+            return True, value
         if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
-            return int(value)
-        raise ConfigError(f"{where} must be an integer, got {value!r}")
-    if ann.startswith("float"):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise ConfigError(f"{where} must be a number, got {value!r}")
-    if ann.startswith("str"):
-        if isinstance(value, str):
-            return value
-        raise ConfigError(f"{where} must be a string, got {value!r}")
-    if ann.startswith("list"):
-        if isinstance(value, list):
-            return value
-        raise ConfigError(f"{where} must be a list, got {value!r}")
-    return value
+            return True, int(value)
+        return False, None
+    if kind == "float":
+        return is_num, float(value) if is_num else None
+    if kind == "str":
+        return isinstance(value, str), value
+    if kind == "list":
+        return isinstance(value, list), value
+    if kind == "dict":
+        return isinstance(value, dict), value
+    return True, value
 
 
 # ----------------------------------------------------------------------------- presets

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -101,25 +102,40 @@ class InfoMaxObjective(BetaVAEObjective):
 @dataclass
 class CapacityParams:
     gamma: float = 1000.0
-    capacity_max: float = 25.0
+    capacity_max: float | str = 25.0
     capacity_steps: int = 100_000
 
     def validate(self) -> None:
         check_float("objective.gamma", self.gamma, lo=0.0)
-        check_float("objective.capacity_max", self.capacity_max, lo=0.0)
+        if self.capacity_max != "auto":
+            if isinstance(self.capacity_max, str):
+                raise ConfigError(
+                    f"objective.capacity_max must be a number >= 0 or auto, "
+                    f"got {self.capacity_max!r}"
+                )
+            check_float("objective.capacity_max", self.capacity_max, lo=0.0)
         check_int("objective.capacity_steps", self.capacity_steps, lo=0)
 
 
 class CapacityObjective(_GaussianOnly):
-    """recon + gamma * |KL - C(t)|, C linear from 0 to capacity_max (Burgess et al., 2018)."""
+    """recon + gamma * |KL - C(t)|, C linear from 0 to capacity_max (Burgess et al., 2018).
+
+    ``capacity_max: auto`` caps C at log N nats for N training images, the most information
+    a code can carry about them.
+    """
 
     name = "capacity"
     Params = CapacityParams
 
+    @property
+    def capacity_max(self) -> float:
+        cmax = self.params.capacity_max
+        return math.log(self.dataset_size) if cmax == "auto" else float(cmax)
+
     def loss(self, model, x, step, generator) -> Terms:
         p = self.params
         terms, kl = vae_terms(model, x, generator, self.recon)
-        c = linear_capacity(step, p.capacity_max, p.capacity_steps)
+        c = linear_capacity(step, self.capacity_max, p.capacity_steps)
         terms["capacity"] = torch.tensor(c)
         terms["loss"] = terms["recon"] + p.gamma * (kl - c).abs()
         return terms

@@ -30,6 +30,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .device import autocast_factory, resolve_device
+from .hooks import DiagnosticsHook, StopFlag
 from .rundir import RunDir
 from .runlog import MetricsLog, to_jsonable
 
@@ -87,6 +88,7 @@ def build_session(cfg: RunConfig, run: RunDir, dataset: GroundTruthData | None =
         torch.manual_seed(t.seed)
         model = VAE.from_config(cfg.model, dataset.image_shape)
         objective = build_objective(cfg.objective, dataset_size=len(dataset), recon=cfg.model.recon)
+        objective.bind(model)
     objective.check_model(model)
     model.to(device)
     objective.to(device)
@@ -160,37 +162,52 @@ def train(
         desc=cfg.name,
         mininterval=0.25 if sys.stderr.isatty() else 5.0,
     )
+    diagnostics = DiagnosticsHook(s) if t.diagnostics_every else None
     stopped_early = False
     try:
-        s.model.train()
-        while s.step < t.steps:
-            x = s.next_batch()
-            terms = s.objective.training_step(s.model, x, s.step, s.optimizers, ctx)
-            s.step += 1
-            if s.step % t.log_every == 0 or s.step == t.steps:
-                now = time.perf_counter()
-                rate = (s.step - window_step) * t.batch_size / max(now - window_start, 1e-9)
-                window_start, window_step = now, s.step
-                record = {"step": s.step, "time": round(now - start_time, 3), **to_jsonable(terms)}
-                record["images_per_s"] = round(rate, 1)
-                log.write(record)
-                s.history.append(record)
-                bar.set_postfix(_postfix(record), refresh=False)
-            bar.update(1)
-            if s.step % t.checkpoint_every == 0 and s.step < t.steps:
-                s.save()
-            if t.time_limit is not None and time.perf_counter() - start_time >= t.time_limit:
-                stopped_early = s.step < t.steps
-                break
+        with StopFlag() as stop:
+            s.model.train()
+            while s.step < t.steps and not stop.requested:
+                x = s.next_batch()
+                terms = s.objective.training_step(s.model, x, s.step, s.optimizers, ctx)
+                s.step += 1
+                record = None
+                if s.step % t.log_every == 0 or s.step == t.steps:
+                    now = time.perf_counter()
+                    rate = (s.step - window_step) * t.batch_size / max(now - window_start, 1e-9)
+                    window_start, window_step = now, s.step
+                    record = {"step": s.step, "time": round(now - start_time, 3)}
+                    record.update(to_jsonable(terms), images_per_s=round(rate, 1))
+                    log.write(record)
+                    s.history.append(record)
+                    bar.set_postfix(_postfix(record), refresh=False)
+                if diagnostics is not None and diagnostics.due(s.step):
+                    diag, warnings = diagnostics.run(s.step, record or to_jsonable(terms))
+                    log.write(diag)
+                    for message in warnings:
+                        log.write({"step": s.step, "event": "warning", "message": message})
+                        bar.write(f"warning: {message}")
+                    window_start += diag["diagnostics_seconds"]
+                bar.update(1)
+                if s.step % t.checkpoint_every == 0 and s.step < t.steps:
+                    s.save()
+                if t.time_limit is not None and time.perf_counter() - start_time >= t.time_limit:
+                    stopped_early = s.step < t.steps
+                    break
     except TrainingDiverged as exc:
         log.write({"step": s.step, "event": "diverged", "message": str(exc)})
         raise
     finally:
         bar.close()
         log.close()
-    s.save()
+    path = s.save()
+    if stop.requested:
+        raise KeyboardInterrupt(f"stopped at step {s.step}; checkpoint {path}")
     if stopped_early:
-        bar.write(f"time limit of {t.time_limit:g} s reached at step {s.step} of {t.steps}")
+        print(
+            f"time limit of {t.time_limit:g} s reached at step {s.step} of {t.steps}",
+            file=sys.stderr,
+        )
     return s
 
 
