@@ -44,8 +44,36 @@ class Objective(nn.Module):
         self.dataset_size = dataset_size
         self.recon = recon
 
+    @classmethod
+    def build_model(cls, model_cfg: Any, image_shape: tuple[int, int, int]) -> nn.Module:
+        """The model this objective trains; a VAE by default (a GAN objective returns its own)."""
+        from ..models import VAE
+
+        return VAE.from_config(model_cfg, image_shape)
+
+    def configure_optimizers(
+        self, model: nn.Module, train_cfg: Any
+    ) -> dict[str, torch.optim.Optimizer]:
+        """``main``: Adam over the model's parameters with the run's lr and betas, plus
+        :meth:`extra_optimizers`. Every optimizer returned is checkpointed and restored."""
+        t = train_cfg
+        opts: dict[str, torch.optim.Optimizer] = {
+            "main": torch.optim.Adam(
+                model.parameters(), lr=t.lr, betas=(t.adam_beta1, t.adam_beta2)
+            )
+        }
+        opts.update(self.extra_optimizers(t.lr))
+        return opts
+
     def check_model(self, model: nn.Module) -> None:
         """Raise ConfigError when the model cannot be trained by this objective."""
+
+    def bind(self, model: nn.Module) -> None:
+        """Build parts sized by the model (a discriminator on its code); nothing by default.
+
+        The loop calls it once, right after building the model and under the run's seed, so the
+        initial weights are reproducible from the config.
+        """
 
     def loss(
         self, model: nn.Module, x: torch.Tensor, step: int, generator: torch.Generator | None

@@ -8,7 +8,7 @@ import torch
 
 from ..config import RunConfig
 from ..errors import CheckpointError
-from ..models import VAE
+from ..objectives import OBJECTIVES
 from .checkpoint import list_checkpoints, load_checkpoint, restore_module
 from .rundir import RunDir
 
@@ -19,7 +19,7 @@ def load_model(
     image_shape: tuple[int, int, int],
     device: torch.device | str = "cpu",
     checkpoint: Path | None = None,
-) -> tuple[RunConfig, VAE, int]:
+) -> tuple[RunConfig, torch.nn.Module, int]:
     """(config, model in eval mode, step) from the newest (or the given) checkpoint of ``run``."""
     cfg = run.load_config()
     if checkpoint is None:
@@ -28,6 +28,6 @@ def load_model(
             raise CheckpointError(f"{run.path} has no checkpoint")
         checkpoint = paths[-1]
     ckpt = load_checkpoint(checkpoint)
-    model = VAE.from_config(cfg.model, image_shape)
+    model = OBJECTIVES[cfg.objective["name"]].build_model(cfg.model, image_shape)
     restore_module(model, ckpt.section("model"), "model", ckpt.path)
     return cfg, model.to(device).eval(), ckpt.step

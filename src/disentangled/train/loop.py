@@ -19,7 +19,6 @@ from .._malloc import tune_malloc
 from ..config import RunConfig
 from ..data import GroundTruthData, load_dataset
 from ..errors import TrainingDiverged
-from ..models import VAE
 from ..objectives import StepContext, build_objective
 from .checkpoint import (
     list_checkpoints,
@@ -45,7 +44,7 @@ class Session:
     run: RunDir
     dataset: GroundTruthData
     device: torch.device
-    model: VAE
+    model: torch.nn.Module
     objective: Any
     optimizers: dict[str, torch.optim.Optimizer]
     generators: dict[str, torch.Generator]
@@ -86,16 +85,13 @@ def build_session(cfg: RunConfig, run: RunDir, dataset: GroundTruthData | None =
         )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(t.seed)
-        model = VAE.from_config(cfg.model, dataset.image_shape)
         objective = build_objective(cfg.objective, dataset_size=len(dataset), recon=cfg.model.recon)
+        model = objective.build_model(cfg.model, dataset.image_shape)
         objective.bind(model)
     objective.check_model(model)
     model.to(device)
     objective.to(device)
-    optimizers: dict[str, torch.optim.Optimizer] = {
-        "main": torch.optim.Adam(model.parameters(), lr=t.lr, betas=(t.adam_beta1, t.adam_beta2))
-    }
-    optimizers.update(objective.extra_optimizers(t.lr))
+    optimizers = objective.configure_optimizers(model, t)
     data_gen = torch.Generator().manual_seed(t.seed)
     model_gen = torch.Generator(device=device).manual_seed(t.seed + 1)
     return Session(
