@@ -30,6 +30,11 @@ class DiagnosticsHook:
             len(session.dataset), disc_bound=session.model.latent.disc_capacity_bound
         )
 
+    @staticmethod
+    def applies(session) -> bool:
+        """Only models with an encoder posterior (the VAE family) have these quantities."""
+        return hasattr(session.model, "posterior") and hasattr(session.model, "latent")
+
     def due(self, step: int) -> bool:
         return self.every > 0 and (step % self.every == 0 or step == self.s.cfg.train.steps)
 

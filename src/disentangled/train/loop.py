@@ -158,7 +158,7 @@ def train(
         desc=cfg.name,
         mininterval=0.25 if sys.stderr.isatty() else 5.0,
     )
-    diagnostics = DiagnosticsHook(s) if t.diagnostics_every else None
+    diagnostics = DiagnosticsHook(s) if t.diagnostics_every and DiagnosticsHook.applies(s) else None
     stopped_early = False
     try:
         with StopFlag() as stop:
