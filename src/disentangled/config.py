@@ -18,7 +18,7 @@ import yaml
 from .errors import ConfigError
 
 PRECISIONS = ("fp32", "bf16")
-NETS = ("burgess", "conv32", "mlp")
+NETS = ("burgess", "conv32", "mlp", "infogan", "infogan64")
 RECONS = ("bernoulli", "gaussian")
 
 
@@ -89,6 +89,9 @@ class TrainConfig:
     progress: bool = True
     diagnostics_every: int = 1000
     diagnostics_samples: int = 4096
+    on_nonfinite: str = "stop"
+    rollback_lr_factor: float = 0.5
+    max_rollbacks: int = 3
 
     def validate(self) -> None:
         check_int("train.steps", self.steps, lo=1, hi=10**9)
@@ -105,6 +108,11 @@ class TrainConfig:
         if self.time_limit is not None:
             check_float("train.time_limit", self.time_limit, lo=0.0, lo_open=True)
         check_int("train.diagnostics_every", self.diagnostics_every, lo=0)
+        check_choice("train.on_nonfinite", self.on_nonfinite, ("stop", "rollback"))
+        check_float(
+            "train.rollback_lr_factor", self.rollback_lr_factor, lo=0.0, hi=1.0, lo_open=True
+        )
+        check_int("train.max_rollbacks", self.max_rollbacks, lo=0, hi=1000)
         check_int("train.diagnostics_samples", self.diagnostics_samples, lo=2, hi=10_000_000)
         if not isinstance(self.progress, bool):
             raise ConfigError(f"train.progress must be true or false, got {self.progress!r}")

@@ -23,5 +23,9 @@ class CheckpointError(UserError):
     """An unreadable or incompatible checkpoint."""
 
 
+class RunWriteError(UserError):
+    """The run directory cannot be written (disk full, read-only, permission denied)."""
+
+
 class TrainingDiverged(Exception):
     """A non-finite loss term: training stops and the last good checkpoint is kept."""

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
-from .base import Objective, StepContext, Terms, check_finite
+from .base import Objective, StepContext, Terms, check_finite, check_finite_grads
+from .dipvae import DIPVAE1Objective, DIPVAE2Objective
+from .factorvae import FactorVAEObjective
+from .infogan import InfoGANObjective
+from .jointvae import JointVAEObjective
+from .mivae import MIVAEObjective
+from .tcvae import TCVAEObjective
 from .vae import BetaVAEObjective, CapacityObjective, InfoMaxObjective, VAEObjective
 
 OBJECTIVES: dict[str, type[Objective]] = {
@@ -15,6 +21,13 @@ OBJECTIVES: dict[str, type[Objective]] = {
         BetaVAEObjective,
         CapacityObjective,
         InfoMaxObjective,
+        JointVAEObjective,
+        FactorVAEObjective,
+        TCVAEObjective,
+        DIPVAE1Objective,
+        DIPVAE2Objective,
+        MIVAEObjective,
+        InfoGANObjective,
     )
 }
 
@@ -25,6 +38,7 @@ __all__ = [
     "Terms",
     "build_objective",
     "check_finite",
+    "check_finite_grads",
     "objective_params",
 ]
 

@@ -95,23 +95,42 @@ class Objective(nn.Module):
         """One update of the model: loss, finiteness check, backward, optimizer step."""
         with ctx.autocast():
             terms = self.loss(model, x, step, ctx.generator)
-        check_finite(terms, step)
+        check_finite(terms, step, x)
         opt = optimizers["main"]
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
+        check_finite_grads(model, step)
         opt.step()
         return terms
 
 
-def check_finite(terms: Terms, step: int) -> None:
-    """Raise TrainingDiverged naming the first non-finite term when the total loss is not finite."""
+def check_finite(terms: Terms, step: int, inputs: torch.Tensor | None = None) -> None:
+    """Raise TrainingDiverged naming the first non-finite term (or a non-finite input batch)
+    when the total loss is not finite. Call it before ``backward``."""
     if bool(torch.isfinite(terms["loss"].detach()).all()):
         return
+    if inputs is not None and not bool(torch.isfinite(inputs).all()):
+        raise TrainingDiverged(
+            f"non-finite loss at step {step}: the input batch contains NaN or Inf"
+        )
     bad = [k for k, v in _items(terms) if not bool(torch.isfinite(v.detach()).all())]
     culprit = next((k for k in bad if k != "loss"), "loss")
     raise TrainingDiverged(
         f"non-finite loss at step {step}: term {culprit!r} is not finite ({bad})"
     )
+
+
+def check_finite_grads(module: nn.Module, step: int) -> None:
+    """Raise TrainingDiverged naming the first parameter whose gradient has NaN or Inf.
+    Call it after ``backward`` and before the optimizer step (one fused reduction)."""
+    named = [(n, p.grad) for n, p in module.named_parameters() if p.grad is not None]
+    if not named:
+        return
+    norms = torch._foreach_norm([g for _, g in named])
+    if bool(torch.isfinite(torch.stack(norms)).all()):
+        return
+    name = next(n for (n, _), v in zip(named, norms, strict=True) if not torch.isfinite(v))
+    raise TrainingDiverged(f"non-finite gradient at step {step}: parameter {name!r}")
 
 
 def _items(terms: Terms) -> Iterator[tuple[str, torch.Tensor]]:

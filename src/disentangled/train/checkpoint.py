@@ -9,7 +9,9 @@ non-tensor state. Nothing is ever unpickled. Files are written atomically.
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,8 +109,27 @@ def save_checkpoint(
     }
     data = st_save(tensors, metadata={META_KEY: json.dumps(state)})
     path = checkpoint_path(folder, step)
-    atomic_write_bytes(path, data)
+    atomic_write_bytes(path, data, before_rename=_stall_hook(step))
     return path
+
+
+def _stall_hook(step: int):
+    """Fault injection for tests: ``DISENTANGLED_TEST_STALL_CHECKPOINT=STEP:SECONDS`` pauses the
+    write of that step's checkpoint after its temporary file is synced, before the rename."""
+    spec = os.environ.get("DISENTANGLED_TEST_STALL_CHECKPOINT", "")
+    at, _, seconds = spec.partition(":")
+    if not (at.isdigit() and int(at) == step):
+        return None
+    return lambda tmp: time.sleep(float(seconds or 60))
+
+
+def remove_partial_writes(folder: Path) -> int:
+    """Delete temporary files left by writes that a crash interrupted; returns how many."""
+    folder = Path(folder)
+    stale = [p for p in folder.glob(".step_*.tmp")] if folder.is_dir() else []
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return len(stale)
 
 
 def load_checkpoint(path: Path) -> Checkpoint:

@@ -8,7 +8,7 @@ import torch
 
 from ..config import RunConfig
 from ..errors import CheckpointError
-from ..objectives import OBJECTIVES
+from ..objectives import build_objective
 from .checkpoint import list_checkpoints, load_checkpoint, restore_module
 from .rundir import RunDir
 
@@ -28,6 +28,8 @@ def load_model(
             raise CheckpointError(f"{run.path} has no checkpoint")
         checkpoint = paths[-1]
     ckpt = load_checkpoint(checkpoint)
-    model = OBJECTIVES[cfg.objective["name"]].build_model(cfg.model, image_shape)
+    # built through an instance: a GAN objective sizes its model from its own parameters
+    objective = build_objective(cfg.objective, dataset_size=1, recon=cfg.model.recon)
+    model = objective.build_model(cfg.model, image_shape)
     restore_module(model, ckpt.section("model"), "model", ckpt.path)
     return cfg, model.to(device).eval(), ckpt.step

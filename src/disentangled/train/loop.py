@@ -18,12 +18,13 @@ from tqdm import tqdm
 from .._malloc import tune_malloc
 from ..config import RunConfig
 from ..data import GroundTruthData, load_dataset
-from ..errors import TrainingDiverged
+from ..errors import RunWriteError, TrainingDiverged
 from ..objectives import StepContext, build_objective
 from .checkpoint import (
     list_checkpoints,
     load_checkpoint,
     prune_checkpoints,
+    remove_partial_writes,
     restore_module,
     restore_optimizer,
     save_checkpoint,
@@ -110,6 +111,7 @@ def restore_latest(s: Session) -> None:
     """Load the newest readable checkpoint of the run into the session."""
     from ..errors import CheckpointError
 
+    remove_partial_writes(s.run.checkpoints)
     paths = list_checkpoints(s.run.checkpoints)
     if not paths:
         raise CheckpointError(f"{s.run.path} has no checkpoint to resume from")
@@ -133,17 +135,37 @@ def train(
     resume: bool = False,
     dataset: GroundTruthData | None = None,
 ) -> Session:
-    """Train (or continue) the run in ``run``; returns the session at its last step."""
-    s = build_session(cfg, run, dataset)
-    log = MetricsLog(run.metrics)
-    if resume:
-        restore_latest(s)
-        log.truncate_after(s.step)
-    t = cfg.train
-    autocast = autocast_factory(s.device, t.precision)
+    """Train (or continue) the run in ``run``; returns the session at its last step.
+
+    The run directory is locked for the duration (a second process refuses). A non-finite loss or
+    gradient stops the run (TrainingDiverged) keeping the last good checkpoint, or, with
+    ``train.on_nonfinite=rollback``, reloads that checkpoint and lowers the learning rate.
+    """
+    with run.lock() as lock:
+        s = build_session(cfg, run, dataset)
+        log = MetricsLog(run.metrics)
+        if resume:
+            restore_latest(s)
+            log.truncate_after(s.step)
+        if lock.previous_owner:
+            log.write(
+                {
+                    "step": s.step,
+                    "event": "stale_lock",
+                    "message": f"took over the lock of dead process {lock.previous_owner}",
+                }
+            )
+        try:
+            return _run_steps(s, log)
+        finally:
+            log.close()
+
+
+def _run_steps(s: Session, log: MetricsLog) -> Session:
+    cfg, t = s.cfg, s.cfg.train
     ctx = StepContext(
         generator=s.generators["model"],
-        autocast=autocast,
+        autocast=autocast_factory(s.device, t.precision),
         next_batch=s.next_batch,
         dataset_size=len(s.dataset),
     )
@@ -159,13 +181,25 @@ def train(
         mininterval=0.25 if sys.stderr.isatty() else 5.0,
     )
     diagnostics = DiagnosticsHook(s) if t.diagnostics_every and DiagnosticsHook.applies(s) else None
-    stopped_early = False
+    stopped_early, rollbacks = False, 0
     try:
         with StopFlag() as stop:
             s.model.train()
             while s.step < t.steps and not stop.requested:
                 x = s.next_batch()
-                terms = s.objective.training_step(s.model, x, s.step, s.optimizers, ctx)
+                try:
+                    terms = s.objective.training_step(s.model, x, s.step, s.optimizers, ctx)
+                except TrainingDiverged as exc:
+                    log.write({"step": s.step, "event": "diverged", "message": str(exc)})
+                    if t.on_nonfinite != "rollback" or rollbacks >= t.max_rollbacks:
+                        raise
+                    rollbacks += 1
+                    message = _rollback(s)
+                    log.write({"step": s.step, "event": "rollback", "message": message})
+                    bar.write(f"warning: {exc}; {message}")
+                    bar.reset(total=t.steps)
+                    bar.update(s.step)
+                    continue
                 s.step += 1
                 record = None
                 if s.step % t.log_every == 0 or s.step == t.steps:
@@ -186,17 +220,13 @@ def train(
                     window_start += diag["diagnostics_seconds"]
                 bar.update(1)
                 if s.step % t.checkpoint_every == 0 and s.step < t.steps:
-                    s.save()
+                    _save(s)
                 if t.time_limit is not None and time.perf_counter() - start_time >= t.time_limit:
                     stopped_early = s.step < t.steps
                     break
-    except TrainingDiverged as exc:
-        log.write({"step": s.step, "event": "diverged", "message": str(exc)})
-        raise
     finally:
         bar.close()
-        log.close()
-    path = s.save()
+    path = _save(s)
     if stop.requested:
         raise KeyboardInterrupt(f"stopped at step {s.step}; checkpoint {path}")
     if stopped_early:
@@ -205,6 +235,30 @@ def train(
             file=sys.stderr,
         )
     return s
+
+
+def _save(s: Session) -> Path:
+    """Checkpoint; a full disk or unwritable folder becomes a one-line RunWriteError."""
+    try:
+        return s.save()
+    except OSError as exc:
+        raise RunWriteError(
+            f"cannot write a checkpoint in {s.run.checkpoints}: {exc.strerror or exc}; "
+            "the previous checkpoint is intact"
+        ) from None
+
+
+def _rollback(s: Session) -> str:
+    """Reload the newest checkpoint and scale every learning rate by ``rollback_lr_factor``."""
+    factor = s.cfg.train.rollback_lr_factor
+    lrs = [g["lr"] for opt in s.optimizers.values() for g in opt.param_groups]
+    restore_latest(s)
+    i = 0
+    for opt in s.optimizers.values():
+        for g in opt.param_groups:
+            g["lr"] = lrs[i] * factor
+            i += 1
+    return f"rolled back to step {s.step} and scaled the learning rates by {factor:g}"
 
 
 def _postfix(record: dict[str, Any]) -> dict[str, str]:
