@@ -6,12 +6,6 @@ from typing import Any
 
 from ..errors import ConfigError
 from .base import Objective, StepContext, Terms, check_finite, check_finite_grads
-from .dipvae import DIPVAE1Objective, DIPVAE2Objective
-from .factorvae import FactorVAEObjective
-from .infogan import InfoGANObjective
-from .jointvae import JointVAEObjective
-from .mivae import MIVAEObjective
-from .tcvae import TCVAEObjective
 from .vae import BetaVAEObjective, CapacityObjective, InfoMaxObjective, VAEObjective
 
 OBJECTIVES: dict[str, type[Objective]] = {
@@ -21,13 +15,6 @@ OBJECTIVES: dict[str, type[Objective]] = {
         BetaVAEObjective,
         CapacityObjective,
         InfoMaxObjective,
-        JointVAEObjective,
-        FactorVAEObjective,
-        TCVAEObjective,
-        DIPVAE1Objective,
-        DIPVAE2Objective,
-        MIVAEObjective,
-        InfoGANObjective,
     )
 }
 
