@@ -11,7 +11,16 @@ from collections.abc import Callable
 
 from disentangled.errors import ConfigError
 
-from . import dsprites, dsprites_official
+from . import (
+    digits,
+    dsprites,
+    dsprites_official,
+    image_folder,
+    mnist,
+    shapes3d,
+    shapes3d_procedural,
+    variants,
+)
 from .base import GroundTruthData, Subset, choose_subset
 from .packed import PackedBinaryData
 
@@ -20,6 +29,16 @@ Loader = Callable[..., GroundTruthData]
 _LOADERS: dict[str, Loader] = {
     "dsprites": dsprites.load,  # procedural, embedded, the default
     "dsprites-official": dsprites_official.load,  # the official npz (download=True to fetch)
+    "mnist": mnist.load_mnist,  # IDX files, 32x32; split=train|test, download=True to fetch
+    "fashion-mnist": mnist.load_fashion_mnist,  # IDX files, 32x32; split=train|test
+    "dsprites-color": variants.load_color,  # RGB, composed per batch; base=procedural|official
+    "dsprites-noisy": variants.load_noisy,  # RGB, uniform-noise background
+    "dsprites-scream": variants.load_scream,  # RGB, generated texture background
+    "digits": digits.load,  # scikit-learn 8x8 digits, embedded; label factor only
+    "shapes3d": shapes3d_procedural.load,  # procedural 3D shapes, rendered per batch
+    "shapes3d-official": shapes3d.load,  # 3dshapes.h5 (needs h5py; download=True to fetch)
+    "image-folder": image_folder.load,  # path=FOLDER of images, no factors
+    "celeba": image_folder.load_celeba,  # CelebA aligned faces (manual download), no factors
 }
 
 DEFAULT_DATASET = "dsprites"  # what a config without a dataset gets
