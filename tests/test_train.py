@@ -168,3 +168,34 @@ def test_bf16_loss_tracks_fp32(tmp_path):
     tail = {k: sum(v[-5:]) / 5 for k, v in losses.items()}
     assert abs(tail["bf16"] - tail["fp32"]) / tail["fp32"] < 0.03, (tail, losses)
     assert losses["fp32"][-1] < 0.5 * losses["fp32"][0]
+
+
+def test_tensorboard_receives_scalars_and_traversals(tmp_path, monkeypatch):
+    import types
+
+    calls = []
+
+    class Writer:
+        def __init__(self, log_dir):
+            calls.append(("init", str(log_dir)))
+
+        def add_scalar(self, tag, value, step):
+            calls.append(("scalar", tag, step))
+
+        def add_image(self, tag, img, step, dataformats):
+            calls.append(("image", tag, step))
+
+        def flush(self):
+            pass
+
+        def close(self):
+            calls.append(("close",))
+
+    mod = types.ModuleType("torch.utils.tensorboard")
+    mod.SummaryWriter = Writer
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", mod)
+    cfg = _cfg("steps=4", "tensorboard=true", "checkpoint_every=2", "log_every=2")
+    train(cfg, RunDir.create(tmp_path / "tb", cfg))
+    assert calls[0] == ("init", str(tmp_path / "tb" / "tensorboard"))
+    assert ("scalar", "loss", 2) in calls and ("scalar", "loss", 4) in calls
+    assert [c for c in calls if c[0] == "image"] and calls[-1] == ("close",)

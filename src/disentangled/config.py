@@ -92,6 +92,7 @@ class TrainConfig:
     on_nonfinite: str = "stop"
     rollback_lr_factor: float = 0.5
     max_rollbacks: int = 3
+    tensorboard: bool = False
 
     def validate(self) -> None:
         check_int("train.steps", self.steps, lo=1, hi=10**9)
@@ -114,6 +115,8 @@ class TrainConfig:
         )
         check_int("train.max_rollbacks", self.max_rollbacks, lo=0, hi=1000)
         check_int("train.diagnostics_samples", self.diagnostics_samples, lo=2, hi=10_000_000)
+        if not isinstance(self.tensorboard, bool):
+            raise ConfigError(f"train.tensorboard must be true or false, got {self.tensorboard!r}")
         if not isinstance(self.progress, bool):
             raise ConfigError(f"train.progress must be true or false, got {self.progress!r}")
 

@@ -181,6 +181,7 @@ def _run_steps(s: Session, log: MetricsLog) -> Session:
         mininterval=0.25 if sys.stderr.isatty() else 5.0,
     )
     diagnostics = DiagnosticsHook(s) if t.diagnostics_every and DiagnosticsHook.applies(s) else None
+    board = _tensorboard(s) if t.tensorboard else None
     stopped_early, rollbacks = False, 0
     try:
         with StopFlag() as stop:
@@ -210,10 +211,14 @@ def _run_steps(s: Session, log: MetricsLog) -> Session:
                     record.update(to_jsonable(terms), images_per_s=round(rate, 1))
                     log.write(record)
                     s.history.append(record)
+                    if board is not None:
+                        board.scalars(s.step, record)
                     bar.set_postfix(_postfix(record), refresh=False)
                 if diagnostics is not None and diagnostics.due(s.step):
                     diag, warnings = diagnostics.run(s.step, record or to_jsonable(terms))
                     log.write(diag)
+                    if board is not None:
+                        board.scalars(s.step, diag)
                     for message in warnings:
                         log.write({"step": s.step, "event": "warning", "message": message})
                         bar.write(f"warning: {message}")
@@ -221,11 +226,16 @@ def _run_steps(s: Session, log: MetricsLog) -> Session:
                 bar.update(1)
                 if s.step % t.checkpoint_every == 0 and s.step < t.steps:
                     _save(s)
+                    if board is not None:
+                        board.traversals(s.step, s.model, s.dataset, s.device)
+                        s.model.train()
                 if t.time_limit is not None and time.perf_counter() - start_time >= t.time_limit:
                     stopped_early = s.step < t.steps
                     break
     finally:
         bar.close()
+        if board is not None:
+            board.close()
     path = _save(s)
     if stop.requested:
         raise KeyboardInterrupt(f"stopped at step {s.step}; checkpoint {path}")
@@ -235,6 +245,13 @@ def _run_steps(s: Session, log: MetricsLog) -> Session:
             file=sys.stderr,
         )
     return s
+
+
+def _tensorboard(s: Session):
+    """Scalars and traversal images for TensorBoard under RUN_DIR/tensorboard."""
+    from ..viz.tensorboard import TensorBoardLogger
+
+    return TensorBoardLogger(s.run.path / "tensorboard")
 
 
 def _save(s: Session) -> Path:
