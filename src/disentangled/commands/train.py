@@ -35,6 +35,7 @@ def add_arguments(t: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..config import apply_override, from_dict, load_config
     from ..train import RunDir, train
+    from ..train.distributed import init_distributed
     from ..viz.run_figures import write_run_figures
 
     if args.resume:
@@ -50,12 +51,22 @@ def run(args: argparse.Namespace) -> int:
                 )
             apply_override(raw, item)
         cfg = from_dict(raw)
-        run_dir.save_config(cfg)
     else:
         cfg = load_config(preset=args.preset, path=args.config, overrides=args.overrides)
+    info = init_distributed(cfg.train.device)
+    if args.resume:
+        if info.is_main:
+            run_dir.save_config(cfg)
+    else:
         out = Path(args.out) if args.out else Path("runs") / cfg.name
-        run_dir = RunDir.create(out, cfg, overwrite=args.overwrite)
+        run_dir = RunDir.create(out, cfg, overwrite=args.overwrite) if info.is_main else RunDir(out)
+    if info.enabled:
+        import torch.distributed as dist
+
+        dist.barrier()  # the run directory exists before any rank trains
     session = train(cfg, run_dir, resume=bool(args.resume))
+    if not info.is_main:
+        return 0
     figures = write_run_figures(session.model, session.dataset, run_dir.figures, session.device)
     last = session.history[-1] if session.history else {}
     nan = float("nan")

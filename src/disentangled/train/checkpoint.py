@@ -80,7 +80,7 @@ def save_checkpoint(
     model: torch.nn.Module,
     objective: torch.nn.Module | None,
     optimizers: dict[str, torch.optim.Optimizer],
-    generators: dict[str, torch.Generator],
+    generators: dict[str, torch.Generator | torch.Tensor],
     config: dict[str, Any],
     extra: dict[str, Any] | None = None,
 ) -> Path:
@@ -97,14 +97,15 @@ def save_checkpoint(
         tensors.update(t)
         optim_state[name] = plain
     for name, gen in generators.items():
-        tensors[f"rng/{name}"] = gen.get_state().clone()
+        state = gen if isinstance(gen, torch.Tensor) else gen.get_state()
+        tensors[f"rng/{name}"] = state.clone()
     state = {
         "format_version": FORMAT_VERSION,
         "library_version": __version__,
         "step": int(step),
         "config": config,
         "optimizers": optim_state,
-        "generators": {name: str(g.device) for name, g in generators.items()},
+        "generators": sorted(generators),
         "extra": extra or {},
     }
     data = st_save(tensors, metadata={META_KEY: json.dumps(state)})

@@ -6,6 +6,7 @@ loop {draw batch -> objective.training_step -> log -> checkpoint}. No DataLoader
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from ..data import GroundTruthData, load_dataset
 from ..errors import RunWriteError, TrainingDiverged
 from ..objectives import StepContext, build_objective
 from .checkpoint import (
+    checkpoint_path,
     list_checkpoints,
     load_checkpoint,
     prune_checkpoints,
@@ -30,10 +32,22 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .device import autocast_factory, resolve_device
+from .distributed import (
+    DistInfo,
+    any_rank,
+    average_gradients_before_step,
+    broadcast_parameters,
+    current,
+    gather_generator_states,
+    local_batch_size,
+    max_parameter_spread,
+    mean_over_ranks,
+)
 from .hooks import DiagnosticsHook, StopFlag
 from .rundir import RunDir
-from .runlog import MetricsLog, to_jsonable
+from .runlog import MetricsLog, NullLog, to_jsonable
 
+RANK_SEED_STRIDE = 1_000_003
 PROGRESS_KEYS = ("loss", "recon", "kl", "capacity")
 
 
@@ -51,27 +65,40 @@ class Session:
     generators: dict[str, torch.Generator]
     step: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    dist: DistInfo = field(default_factory=DistInfo)
 
     def draw_indices(self) -> torch.Tensor:
-        """B indices drawn uniformly with replacement from the data generator."""
+        """This process's indices: the global batch of B indices is drawn uniformly with
+        replacement from the shared data generator; rank r keeps slice r of B / world."""
         n = len(self.dataset)
-        return torch.randint(n, (self.cfg.train.batch_size,), generator=self.generators["data"])
+        idx = torch.randint(n, (self.cfg.train.batch_size,), generator=self.generators["data"])
+        if not self.dist.enabled:
+            return idx
+        b = idx.numel() // self.dist.world
+        return idx[self.dist.rank * b : (self.dist.rank + 1) * b]
 
     def next_batch(self) -> torch.Tensor:
         """Float batch (B,C,H,W) in [0,1] on the device."""
         return self.dataset.batch(self.draw_indices(), self.device)
 
     def save(self) -> Path:
-        path = save_checkpoint(
-            self.run.checkpoints,
-            self.step,
-            model=self.model,
-            objective=self.objective,
-            optimizers=self.optimizers,
-            generators=self.generators,
-            config=self.cfg.to_dict(),
-        )
-        prune_checkpoints(self.run.checkpoints, self.cfg.train.keep_checkpoints)
+        """Write a checkpoint (rank 0; every rank must call it when distributed)."""
+        states: dict[str, Any] = dict(self.generators)
+        if self.dist.enabled:  # each rank's own noise generator, so resume is exact
+            for r, st in enumerate(gather_generator_states(self.generators["model"])):
+                states[f"model@rank{r}"] = st
+        path = checkpoint_path(self.run.checkpoints, self.step)
+        if self.dist.is_main:
+            path = save_checkpoint(
+                self.run.checkpoints,
+                self.step,
+                model=self.model,
+                objective=self.objective,
+                optimizers=self.optimizers,
+                generators=states,
+                config=self.cfg.to_dict(),
+            )
+            prune_checkpoints(self.run.checkpoints, self.cfg.train.keep_checkpoints)
         return path
 
 
@@ -79,7 +106,12 @@ def build_session(cfg: RunConfig, run: RunDir, dataset: GroundTruthData | None =
     """Dataset, model, objective, optimizers and generators from the config (seeded)."""
     tune_malloc()
     t = cfg.train
+    info = current()
     device = resolve_device(t.device)
+    if info.enabled:
+        local_batch_size(t.batch_size, info)
+        if device.type == "cuda":
+            device = torch.device("cuda", info.local_rank)
     if dataset is None:
         dataset = load_dataset(
             cfg.data.name, subset=cfg.data.subset, seed=t.seed, path=cfg.data.path
@@ -93,8 +125,15 @@ def build_session(cfg: RunConfig, run: RunDir, dataset: GroundTruthData | None =
     model.to(device)
     objective.to(device)
     optimizers = objective.configure_optimizers(model, t)
+    if info.enabled:
+        broadcast_parameters(model)
+        broadcast_parameters(objective)
+        for opt in optimizers.values():
+            average_gradients_before_step(opt, info.world)
     data_gen = torch.Generator().manual_seed(t.seed)
-    model_gen = torch.Generator(device=device).manual_seed(t.seed + 1)
+    model_gen = torch.Generator(device=device).manual_seed(
+        t.seed + 1 + RANK_SEED_STRIDE * info.rank
+    )
     return Session(
         cfg=cfg,
         run=run,
@@ -104,6 +143,7 @@ def build_session(cfg: RunConfig, run: RunDir, dataset: GroundTruthData | None =
         objective=objective,
         optimizers=optimizers,
         generators={"data": data_gen, "model": model_gen},
+        dist=info,
     )
 
 
@@ -122,9 +162,10 @@ def restore_latest(s: Session) -> None:
         restore_optimizer(opt, name, ckpt)
     rng = ckpt.section("rng")
     for name, gen in s.generators.items():
-        if name not in rng:
+        key = f"{name}@rank{s.dist.rank}" if f"{name}@rank{s.dist.rank}" in rng else name
+        if key not in rng:
             raise CheckpointError(f"{ckpt.path} has no state for generator {name!r}")
-        gen.set_state(rng[name])
+        gen.set_state(rng[key])
     s.step = ckpt.step
 
 
@@ -141,13 +182,14 @@ def train(
     gradient stops the run (TrainingDiverged) keeping the last good checkpoint, or, with
     ``train.on_nonfinite=rollback``, reloads that checkpoint and lowers the learning rate.
     """
-    with run.lock() as lock:
+    main = current().is_main
+    with run.lock() if main else contextlib.nullcontext() as lock:
         s = build_session(cfg, run, dataset)
-        log = MetricsLog(run.metrics)
+        log = MetricsLog(run.metrics) if main else NullLog()
         if resume:
             restore_latest(s)
             log.truncate_after(s.step)
-        if lock.previous_owner:
+        if lock is not None and lock.previous_owner:
             log.write(
                 {
                     "step": s.step,
@@ -174,19 +216,22 @@ def _run_steps(s: Session, log: MetricsLog) -> Session:
     bar = tqdm(
         total=t.steps,
         initial=s.step,
-        disable=not t.progress,
+        disable=not (t.progress and s.dist.is_main),
         unit="step",
         dynamic_ncols=True,
         desc=cfg.name,
         mininterval=0.25 if sys.stderr.isatty() else 5.0,
     )
-    diagnostics = DiagnosticsHook(s) if t.diagnostics_every and DiagnosticsHook.applies(s) else None
-    board = _tensorboard(s) if t.tensorboard else None
+    main = s.dist.is_main
+    diagnostics = (
+        DiagnosticsHook(s) if main and t.diagnostics_every and DiagnosticsHook.applies(s) else None
+    )
+    board = _tensorboard(s) if main and t.tensorboard else None
     stopped_early, rollbacks = False, 0
     try:
         with StopFlag() as stop:
             s.model.train()
-            while s.step < t.steps and not stop.requested:
+            while s.step < t.steps and not _stop(s, stop.requested):
                 x = s.next_batch()
                 try:
                     terms = s.objective.training_step(s.model, x, s.step, s.optimizers, ctx)
@@ -208,7 +253,7 @@ def _run_steps(s: Session, log: MetricsLog) -> Session:
                     rate = (s.step - window_step) * t.batch_size / max(now - window_start, 1e-9)
                     window_start, window_step = now, s.step
                     record = {"step": s.step, "time": round(now - start_time, 3)}
-                    record.update(to_jsonable(terms), images_per_s=round(rate, 1))
+                    record.update(_global_terms(s, to_jsonable(terms)), images_per_s=round(rate, 1))
                     log.write(record)
                     s.history.append(record)
                     if board is not None:
@@ -229,14 +274,27 @@ def _run_steps(s: Session, log: MetricsLog) -> Session:
                     if board is not None:
                         board.traversals(s.step, s.model, s.dataset, s.device)
                         s.model.train()
-                if t.time_limit is not None and time.perf_counter() - start_time >= t.time_limit:
-                    stopped_early = s.step < t.steps
+                out_of_time = t.time_limit is not None and (
+                    time.perf_counter() - start_time >= t.time_limit
+                )
+                if _stop(s, out_of_time):
+                    stopped_early = s.step < t.steps and not stop.requested
                     break
     finally:
         bar.close()
         if board is not None:
             board.close()
     path = _save(s)
+    if s.dist.enabled:
+        spread = max_parameter_spread(s.model, s.device)
+        log.write(
+            {
+                "step": s.step,
+                "event": "ranks_in_sync",
+                "max_parameter_spread": spread,
+                "world_size": s.dist.world,
+            }
+        )
     if stop.requested:
         raise KeyboardInterrupt(f"stopped at step {s.step}; checkpoint {path}")
     if stopped_early:
@@ -245,6 +303,19 @@ def _run_steps(s: Session, log: MetricsLog) -> Session:
             file=sys.stderr,
         )
     return s
+
+
+def _stop(s: Session, local: bool) -> bool:
+    """A stop decision every rank agrees on (a collective when distributed)."""
+    return any_rank(local, s.device) if s.dist.enabled else local
+
+
+def _global_terms(s: Session, values: dict[str, Any]) -> dict[str, Any]:
+    """Scalar terms averaged over the ranks, so the log describes the global batch."""
+    if not s.dist.enabled:
+        return values
+    scalars = {k: v for k, v in values.items() if isinstance(v, float)}
+    return {**values, **mean_over_ranks(scalars, s.device)}
 
 
 def _tensorboard(s: Session):

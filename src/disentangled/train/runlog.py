@@ -57,6 +57,19 @@ class MetricsLog:
             self._f = None
 
 
+class NullLog(MetricsLog):
+    """The log of a process that does not write (ranks other than 0)."""
+
+    def __init__(self) -> None:
+        super().__init__(Path("/dev/null"))
+
+    def truncate_after(self, step: int) -> None:
+        pass
+
+    def write(self, record: dict[str, Any]) -> None:
+        pass
+
+
 def read_metrics(path: Path) -> list[dict[str, Any]]:
     """All records of a metrics.jsonl; a torn last line (crash mid-write) is ignored."""
     records = []
