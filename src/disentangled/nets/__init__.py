@@ -7,6 +7,8 @@ from torch import nn
 from ..errors import ConfigError
 from .burgess import BurgessDecoder, BurgessEncoder
 from .conv32 import Conv32Decoder, Conv32Encoder
+from .discriminator import Discriminator
+from .infogan import InfoGANGenerator, InfoGANTrunk, QHead
 from .mlp import MLPDecoder, MLPEncoder
 
 __all__ = [
@@ -14,8 +16,12 @@ __all__ = [
     "BurgessEncoder",
     "Conv32Decoder",
     "Conv32Encoder",
+    "Discriminator",
+    "InfoGANGenerator",
+    "InfoGANTrunk",
     "MLPDecoder",
     "MLPEncoder",
+    "QHead",
     "build_networks",
 ]
 

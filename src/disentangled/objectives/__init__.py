@@ -6,6 +6,10 @@ from typing import Any
 
 from ..errors import ConfigError
 from .base import Objective, StepContext, Terms, check_finite, check_finite_grads
+from .dipvae import DIPVAE1Objective, DIPVAE2Objective
+from .factorvae import FactorVAEObjective
+from .mivae import MIVAEObjective
+from .tcvae import TCVAEObjective
 from .vae import BetaVAEObjective, CapacityObjective, InfoMaxObjective, VAEObjective
 
 OBJECTIVES: dict[str, type[Objective]] = {
@@ -15,6 +19,11 @@ OBJECTIVES: dict[str, type[Objective]] = {
         BetaVAEObjective,
         CapacityObjective,
         InfoMaxObjective,
+        FactorVAEObjective,
+        TCVAEObjective,
+        DIPVAE1Objective,
+        DIPVAE2Objective,
+        MIVAEObjective,
     )
 }
 
