@@ -339,3 +339,25 @@ def test_registry_names_and_errors() -> None:
             load_dataset("dsprites", subset=bad)
     with pytest.raises(ConfigError, match="between 1 and 737280"):
         load_dataset("dsprites", subset=NUM_IMAGES + 1)
+
+
+def test_varying_factors_view_drops_the_constant_colour_like_disentanglement_lib():
+    import numpy as np
+    import torch
+
+    from disentangled.data import load_dataset
+    from disentangled.data.base import VaryingFactors, varying_factors
+
+    ds = load_dataset("dsprites", subset=64, seed=0)
+    view = varying_factors(ds)
+    assert isinstance(view, VaryingFactors)
+    assert view.factor_names == ("shape", "scale", "orientation", "posX", "posY")
+    assert view.factor_sizes == (3, 6, 40, 32, 32)
+    # the same RandomState stream as the 6-factor dataset (colour consumes no randomness)
+    a = ds.sample_factors(50, np.random.RandomState(0))
+    b = view.sample_factors(50, np.random.RandomState(0))
+    np.testing.assert_array_equal(a[:, 1:], b)
+    assert torch.equal(view.images_for(b), ds.images_for(a))
+    idx = torch.arange(5)
+    assert torch.equal(view.factors(idx), ds.factors(idx)[:, 1:])
+    assert varying_factors(view) is view

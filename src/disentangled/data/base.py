@@ -139,3 +139,53 @@ class Subset(GroundTruthData):
 
     def images_for(self, factors: np.ndarray) -> torch.Tensor:
         return self.base.images_for(factors)
+
+
+class VaryingFactors(GroundTruthData):
+    """The same images seen through their varying factors only (a factor with one value dropped),
+    as disentanglement_lib scores dSprites (5 factors: its constant colour is left out).
+
+    ``sample_factors`` draws one value per varying factor in factor order — the same RandomState
+    stream as the full dataset, since a one-value factor consumes no randomness — and
+    ``images_for`` puts the constant factors back before asking the base dataset.
+    """
+
+    def __init__(self, base: GroundTruthData) -> None:
+        self.base = base
+        self.keep = [i for i, k in enumerate(base.factor_sizes) if k > 1]
+        self.name = base.name
+        self.factor_names = tuple(base.factor_names[i] for i in self.keep)
+        self.factor_sizes = tuple(base.factor_sizes[i] for i in self.keep)
+        self.image_shape = base.image_shape
+        self.binary = base.binary
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def images(self, index: torch.Tensor) -> torch.Tensor:
+        return self.base.images(index)
+
+    def batch(self, index: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+        return self.base.batch(index, device)
+
+    def factors(self, index: torch.Tensor) -> torch.Tensor:
+        return self.base.factors(index)[:, self.keep]
+
+    def _full(self, factors: np.ndarray) -> np.ndarray:
+        f = np.asarray(factors, dtype=np.int64)
+        full = np.zeros((f.shape[0], len(self.base.factor_sizes)), dtype=np.int64)
+        full[:, self.keep] = f
+        return full
+
+    def index_of(self, factors: np.ndarray) -> np.ndarray:
+        return self.base.index_of(self._full(factors))
+
+    def images_for(self, factors: np.ndarray) -> torch.Tensor:
+        return self.base.images_for(self._full(factors))
+
+
+def varying_factors(dataset: GroundTruthData) -> GroundTruthData:
+    """``dataset`` itself when every factor varies, else its :class:`VaryingFactors` view."""
+    if all(k > 1 for k in dataset.factor_sizes):
+        return dataset
+    return VaryingFactors(dataset)
