@@ -1,0 +1,274 @@
+"""Wall time of the default metric suite with the reference's sample sizes: fast vs compat.
+
+Scoring benchmark (default): a dSprites-sized factor grid (3 x 6 x 40 x 32 x 32) with cheap
+synthetic codes (no network), so the figures are sampling + scoring. Optionally times the
+reference's own functions on the same data and codes (``--reference-path`` to a directory
+holding disentanglement_lib's metric modules, importable without TensorFlow; nothing of the
+reference lives in this repository) and an end-to-end run with a convolutional encoder
+(``--encoder conv``: a randomly initialised Burgess-style 64x64 encoder as a stand-in until
+trained models exist; images are procedural blobs, not dSprites).
+
+    python benchmarks/metrics_speed.py [--modes fast,compat] [--metrics ...] [--scale 1.0]
+        [--reference-path DIR] [--encoder conv] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+
+import numpy as np
+import torch
+
+from disentangled.metrics import DEFAULT_SUITE, evaluate
+from disentangled.metrics.registry import METRICS
+
+SIZES = (3, 6, 40, 32, 32)
+NUM_CODES = 10
+
+
+def synthetic_codes(factors: np.ndarray) -> np.ndarray:
+    """Codes (n, 10) of factor rows (n, 5): five partly entangled codes, two weak, three noise.
+
+    Deterministic per image (the noise is a hash of the factor row), like a trained encoder.
+    """
+    f = np.asarray(factors, dtype=np.float64) / (np.array(SIZES) - 1.0) - 0.5
+    mix = np.eye(5) + 0.3 * np.random.RandomState(0).randn(5, 5)
+    flat = np.ravel_multi_index(tuple(np.asarray(factors).T), SIZES).astype(np.float64)
+    wiggle = np.sin(flat[:, None] * (np.arange(NUM_CODES) + 1.0) * 0.7071)
+    z = np.empty((f.shape[0], NUM_CODES))
+    z[:, :5] = np.tanh(2 * f @ mix) + 0.1 * wiggle[:, :5]
+    z[:, 5:7] = 0.02 * wiggle[:, 5:7]  # collapsed codes (pruned by the FactorVAE score)
+    z[:, 7:] = wiggle[:, 7:]
+    return z
+
+
+class FactorImages:
+    """The dataset interface over the grid; an 'image' is the factor row (1 x 1 x K pixels)."""
+
+    factor_sizes = SIZES
+
+    def sample_factors(self, n, rng):
+        return np.stack([rng.randint(s, size=n) for s in SIZES], axis=1).astype(np.int64)
+
+    def images_for(self, factors):
+        return np.asarray(factors, dtype=np.uint8).reshape(len(factors), 1, 1, len(SIZES))
+
+
+def cheap_encoder(images: torch.Tensor) -> torch.Tensor:
+    f = np.rint(images.reshape(images.shape[0], -1).double().numpy() * 255).astype(np.int64)
+    return torch.from_numpy(synthetic_codes(f))
+
+
+class BlobImages(FactorImages):
+    """64 x 64 procedural images: a Gaussian blob placed/sized by the factors."""
+
+    def images_for(self, factors):
+        f = torch.as_tensor(np.asarray(factors), dtype=torch.float32)
+        grid = torch.linspace(0, 1, 64)
+        x = (f[:, 3:4] / 31)[:, :, None]
+        y = (f[:, 4:5] / 31)[:, :, None]
+        s = (0.03 + 0.02 * f[:, 1:2])[:, :, None]
+        img = torch.exp(-((grid[None, None, :] - x) ** 2 + (grid[None, :, None] - y) ** 2) / s**2)
+        return (img * 255).to(torch.uint8).reshape(-1, 1, 64, 64)
+
+
+def conv_encoder() -> torch.nn.Module:
+    """Randomly initialised Burgess-style encoder (4 conv 4x4/2 + 2 linear -> 10 means)."""
+    torch.manual_seed(0)
+    layers = []
+    channels = 1
+    for _ in range(4):
+        layers += [torch.nn.Conv2d(channels, 32, 4, 2, 1), torch.nn.ReLU()]
+        channels = 32
+    layers += [
+        torch.nn.Flatten(),
+        torch.nn.Linear(32 * 4 * 4, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, NUM_CODES),
+    ]
+    return torch.nn.Sequential(*layers).eval()
+
+
+def scaled_sizes(metrics, scale: float) -> dict:
+    out = {}
+    for name in metrics:
+        sizes = dict(METRICS[name].sizes)
+        for key in sizes:
+            if key != "batch_size":
+                sizes[key] = max(10, int(sizes[key] * scale))
+        out[name] = sizes
+    return out
+
+
+def time_ours(encode, dataset, metrics, mode, sizes, batch_size, shared: bool) -> dict:
+    """Per-metric wall times; with ``shared`` one evaluate() call (one code cache) for all."""
+    calls = {"images": 0}
+
+    def counting(images):
+        calls["images"] += images.shape[0]
+        return encode(images)
+
+    out = {}
+    if shared:
+        start = time.perf_counter()
+        scores = evaluate(counting, dataset, metrics, mode=mode, sizes=sizes, batch_size=batch_size)
+        total = time.perf_counter() - start
+        out["all (one call)"] = {"seconds": total, "scores": {}}
+        for name in metrics:
+            out[name] = {"seconds": float("nan"), "scores": scores[name]}
+    else:
+        for name in metrics:
+            start = time.perf_counter()
+            scores = evaluate(
+                counting, dataset, [name], mode=mode, sizes=sizes, batch_size=batch_size
+            )
+            out[name] = {"seconds": time.perf_counter() - start, "scores": scores[name]}
+    print(f"{mode}: encoder saw {calls['images']} images")
+    return out
+
+
+def time_reference(path: str, metrics, sizes) -> dict:
+    """The reference's compute_* functions as it runs them (per-batch encoding, RandomState(0))."""
+    sys.path.insert(0, path)
+    import beta_vae  # noqa: PLC0415  (modules from the given path)
+    import dci
+    import factor_vae
+    import mig
+    import modularity_explicitness
+    import sap_score
+
+    class Ref:
+        num_factors = len(SIZES)
+
+        def sample_factors(self, n, rs):
+            return FactorImages().sample_factors(n, rs)
+
+        def sample_observations_from_factors(self, f, rs):
+            return np.asarray(f).copy()
+
+        def sample(self, n, rs):
+            f = self.sample_factors(n, rs)
+            return f, f.copy()
+
+        def sample_observations(self, n, rs):
+            return self.sample(n, rs)[1]
+
+    fns = {
+        "beta_vae": beta_vae.compute_beta_vae_sklearn,
+        "factor_vae": factor_vae.compute_factor_vae,
+        "mig": mig.compute_mig,
+        "dci": dci.compute_dci,
+        "sap": sap_score.compute_sap,
+        "modularity_explicitness": modularity_explicitness.compute_modularity_explicitness,
+    }
+    out = {}
+    for name in metrics:
+        kwargs = dict(sizes[name])
+        start = time.perf_counter()
+        scores = fns[name](Ref(), synthetic_codes, np.random.RandomState(0), **kwargs)
+        out[name] = {
+            "seconds": time.perf_counter() - start,
+            "scores": {k: float(np.real(v)) for k, v in scores.items()},
+        }
+    return out
+
+
+def dci_deviation(n_train: int, n_test: int) -> None:
+    """fast vs compat DCI on constructed representations of the dSprites-sized grid."""
+    from disentangled.metrics import score
+
+    data = FactorImages()
+    rs = np.random.RandomState(0)
+    f = data.sample_factors(n_train + n_test, rs)
+    base = f / (np.array(SIZES) - 1.0) - 0.5
+    cases = {
+        "disentangled+noise0.05": np.tanh(2 * base) + 0.05 * rs.randn(*base.shape),
+        "mixed0.3+noise0.1": np.tanh(2 * base @ (np.eye(5) + 0.3 * rs.randn(5, 5)))
+        + 0.1 * rs.randn(*base.shape),
+        "rotated+noise0.2": base @ np.linalg.qr(rs.randn(5, 5))[0] + 0.2 * rs.randn(*base.shape),
+        "synthetic(benchmark codes)": synthetic_codes(f),
+    }
+    print(f"{'case':28s}{'key':24s}{'compat':>9s}{'fast':>9s}{'diff':>9s}  seconds c/f")
+    for label, z in cases.items():
+        args = (z[:n_train], f[:n_train], z[n_train:], f[n_train:])
+        t0 = time.perf_counter()
+        compat = score("dci", *args, mode="compat")
+        t1 = time.perf_counter()
+        fast = score("dci", *args, mode="fast")
+        t2 = time.perf_counter()
+        for key in compat:
+            print(
+                f"{label:28s}{key:24s}{compat[key]:9.4f}{fast[key]:9.4f}"
+                f"{fast[key] - compat[key]:+9.4f}  {t1 - t0:.1f}/{t2 - t1:.1f}"
+            )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--modes", default="fast,compat")
+    ap.add_argument("--metrics", default=",".join(DEFAULT_SUITE))
+    ap.add_argument("--scale", type=float, default=1.0, help="fraction of the reference sizes")
+    ap.add_argument("--reference-path", default=None)
+    ap.add_argument("--encoder", choices=["none", "conv"], default="none")
+    ap.add_argument("--batch-size", type=int, default=512)
+    ap.add_argument("--json", default=None)
+    ap.add_argument(
+        "--dci-deviation",
+        action="store_true",
+        help="only compare fast and compat DCI on constructed representations",
+    )
+    args = ap.parse_args()
+    if args.dci_deviation:
+        print("command: python " + " ".join(sys.argv))
+        dci_deviation(int(10000 * args.scale), int(5000 * args.scale))
+        return
+    metrics = args.metrics.split(",")
+    sizes = scaled_sizes(metrics, args.scale)
+    print("command: python " + " ".join(sys.argv))
+    print(
+        f"machine: {platform.processor() or platform.machine()}, torch threads "
+        f"{torch.get_num_threads()}, sample sizes x{args.scale} of the reference"
+    )
+    report = {"command": " ".join(sys.argv), "sizes": sizes, "runs": {}}
+    if args.encoder == "conv":
+        net = conv_encoder()
+        runs = {"conv-" + m: (net, BlobImages(), m) for m in args.modes.split(",")}
+        print("encoder: randomly initialised Burgess-style conv net (stand-in, not trained)")
+    else:
+        runs = {m: (cheap_encoder, FactorImages(), m) for m in args.modes.split(",")}
+        print("encoder: none (cheap synthetic codes): sampling + scoring only")
+    for label, (encode, data, mode) in runs.items():
+        report["runs"][label] = time_ours(
+            encode, data, metrics, mode, sizes, args.batch_size, shared=args.encoder == "conv"
+        )
+    if args.reference_path:
+        report["runs"]["reference"] = time_reference(args.reference_path, metrics, sizes)
+    print(f"{'metric':26s}" + "".join(f"{label:>14s}" for label in report["runs"]))
+    names = metrics + (["all (one call)"] if args.encoder == "conv" else ["total"])
+    for name in names:
+        row = []
+        for runs_of in report["runs"].values():
+            if name == "total":
+                secs = sum(r["seconds"] for r in runs_of.values())
+            else:
+                secs = runs_of[name]["seconds"]
+            row.append(f"{secs:13.2f}s")
+        print(f"{name:26s}" + "".join(row))
+    for label, runs_of in report["runs"].items():
+        for name, r in runs_of.items():
+            if not r["scores"]:
+                continue
+            print(label, name, json.dumps({k: round(v, 4) for k, v in r["scores"].items()}))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()

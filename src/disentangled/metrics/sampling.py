@@ -1,0 +1,194 @@
+"""The seeded sampling stage: draw factors as the reference does; encode each image once, batched.
+
+Two small interfaces are all it needs:
+
+- an *encoder*: ``encode(images) -> codes``, images a float32 tensor (B, C, H, W) in [0, 1] on the
+  chosen device, codes a tensor (B, D) (pass a model's deterministic encoder, e.g. the mean);
+- a *dataset* with ``factor_sizes`` (K,), ``sample_factors(n, rng) -> (n, K) int64`` (with a
+  ``numpy.random.RandomState`` it draws like disentanglement_lib: one ``randint`` per factor, in
+  factor order) and ``images_for(factors) -> uint8 (n, C, H, W)`` in 0..255.
+
+The reference encodes every drawn observation, batch by batch (about 3 M images for the default
+suite). A finite dataset has far fewer distinct images, and a deterministic encoder maps an image
+to the same code each time, so :class:`CodeCache` encodes each distinct factor row once, in large
+batches, and gathers. The draws themselves still follow the reference's order and batch structure
+in ``compat`` mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+from ._checks import MetricInputError
+
+Encoder = Callable[[torch.Tensor], torch.Tensor]
+DEFAULT_ENCODE_BATCH = 512
+
+
+@runtime_checkable
+class GroundTruthDataset(Protocol):
+    """What the sampling stage needs from a dataset (see the module docstring)."""
+
+    factor_sizes: Sequence[int]
+
+    def sample_factors(self, n: int, rng: np.random.RandomState) -> np.ndarray: ...
+
+    def images_for(self, factors: np.ndarray) -> np.ndarray | torch.Tensor: ...
+
+
+def check_dataset(dataset: object, min_factors: int = 1, metric: str = "") -> list[int]:
+    """Return the dataset's factor sizes, or raise a clear error if it cannot serve a metric."""
+    for attr in ("factor_sizes", "sample_factors", "images_for"):
+        if not hasattr(dataset, attr):
+            raise MetricInputError(
+                f"the dataset has no {attr!r}; metrics need a ground-truth dataset with "
+                "factor_sizes, sample_factors(n, rng) and images_for(factors)"
+            )
+    sizes = [int(s) for s in dataset.factor_sizes]
+    where = f"{metric} " if metric else ""
+    if len(sizes) < min_factors:
+        raise MetricInputError(
+            f"{where}needs at least {min_factors} ground-truth factor(s); the dataset has "
+            f"{len(sizes)}"
+        )
+    return sizes
+
+
+class CodeCache:
+    """Codes of dataset images, each distinct factor row encoded once.
+
+    ``codes_for(factors (n, K)) -> (n, D)`` looks rows up by their flat index in the factor grid,
+    encodes the missing ones in batches of ``batch_size`` images and gathers. Counters
+    ``requested`` and ``encoded`` say how many rows were asked for and how many images were
+    actually encoded.
+    """
+
+    def __init__(
+        self,
+        encode: Encoder,
+        dataset: GroundTruthDataset,
+        *,
+        batch_size: int = DEFAULT_ENCODE_BATCH,
+        device: str | torch.device | None = None,
+    ) -> None:
+        self.encode = encode
+        self.dataset = dataset
+        self.sizes = check_dataset(dataset)
+        self.batch_size = int(batch_size)
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._codes: np.ndarray | None = None
+        self.requested = 0
+        self.encoded = 0
+
+    def _encode_rows(self, factors: np.ndarray) -> np.ndarray:
+        out = []
+        with torch.inference_mode():
+            for start in range(0, factors.shape[0], self.batch_size):
+                images = torch.as_tensor(
+                    self.dataset.images_for(factors[start : start + self.batch_size])
+                )
+                x = images.to(self.device, dtype=torch.float32) / 255.0
+                z = self.encode(x)
+                out.append(z.detach().reshape(z.shape[0], -1).cpu().numpy())
+        self.encoded += factors.shape[0]
+        return np.concatenate(out, axis=0)
+
+    def codes_for(self, factors: np.ndarray) -> np.ndarray:
+        """Codes (n, D) for factor rows (n, K)."""
+        factors = np.asarray(factors, dtype=np.int64)
+        keys = np.ravel_multi_index(tuple(factors.T), self.sizes)
+        self.requested += keys.size
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        pos = np.searchsorted(self._keys, uniq)
+        found = pos < self._keys.size
+        found[found] = self._keys[pos[found]] == uniq[found]
+        missing = uniq[~found]
+        if missing.size:
+            rows = np.stack(np.unravel_index(missing, self.sizes), axis=1).astype(np.int64)
+            new = self._encode_rows(rows)
+            keys_all = np.concatenate([self._keys, missing])
+            codes_all = (
+                new
+                if self._codes is None
+                else np.concatenate([self._codes, new.astype(self._codes.dtype)])
+            )
+            order = np.argsort(keys_all, kind="stable")
+            self._keys, self._codes = keys_all[order], codes_all[order]
+            pos = np.searchsorted(self._keys, uniq)
+        return self._codes[pos][inverse.reshape(-1)]
+
+
+def draw_factors(
+    dataset: GroundTruthDataset,
+    n: int,
+    rng: np.random.RandomState,
+    *,
+    batch_size: int = 16,
+) -> np.ndarray:
+    """Draw n factor rows (n, K) with ``sample_factors`` calls of ``batch_size`` rows, as the
+    reference's batched sampler does (this fixes which points a seed gives, in both modes;
+    the calls only draw integers, so chunking costs nothing measurable)."""
+    chunks = [
+        dataset.sample_factors(min(batch_size, n - start), rng) for start in range(0, n, batch_size)
+    ]
+    return np.concatenate(chunks, axis=0).astype(np.int64)
+
+
+def sample_codes(
+    cache: CodeCache,
+    n: int,
+    rng: np.random.RandomState,
+    *,
+    batch_size: int = 16,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (n, D) and factors (n, K) of n points drawn from the cache's dataset."""
+    factors = draw_factors(cache.dataset, n, rng, batch_size=batch_size)
+    return cache.codes_for(factors), factors
+
+
+def draw_fixed_factor_batches(
+    dataset: GroundTruthDataset,
+    num_points: int,
+    batch_size: int,
+    rng: np.random.RandomState,
+    *,
+    pairs: bool,
+    mode: str = "fast",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Batches in which one factor is held fixed, as the BetaVAE / FactorVAE scores draw them.
+
+    Returns (fixed factor index (P,), batch (P, B, K), second batch (P, B, K) or None).
+    ``pairs=True`` (BetaVAE): two independent batches that share the fixed factor row by row.
+    ``pairs=False`` (FactorVAE): one batch whose fixed factor equals its first row's value.
+    compat draws point by point in the reference's order; fast draws everything at once.
+    """
+    k = len(dataset.factor_sizes)
+    if mode == "compat":
+        index = np.empty(num_points, dtype=np.int64)
+        first, second = [], []
+        for p in range(num_points):  # the reference's draw order (draws only; no encoding here)
+            index[p] = rng.randint(k)
+            first.append(dataset.sample_factors(batch_size, rng))
+            if pairs:
+                second.append(dataset.sample_factors(batch_size, rng))
+        a = np.stack(first).astype(np.int64)
+        b = np.stack(second).astype(np.int64) if pairs else None
+    else:
+        index = rng.randint(k, size=num_points).astype(np.int64)
+        a = np.asarray(dataset.sample_factors(num_points * batch_size, rng), dtype=np.int64)
+        a = a.reshape(num_points, batch_size, k)
+        b = None
+        if pairs:
+            b = np.asarray(dataset.sample_factors(num_points * batch_size, rng), dtype=np.int64)
+            b = b.reshape(num_points, batch_size, k)
+    points = np.arange(num_points)
+    if pairs:
+        b[points, :, index] = a[points, :, index]
+    else:
+        a[points, :, index] = a[points, 0, index][:, None]
+    return index, a, b
