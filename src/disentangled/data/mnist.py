@@ -204,9 +204,10 @@ def _header(reader: _Reader, magic: int, ndim: int, kind: str) -> tuple[int, ...
             f"{reader.path}: wrong magic number {got:#010x} (expected {magic:#010x}, IDX {kind}); "
             f"not an MNIST-format {kind} file"
         )
-    if dims[0] > MAX_ITEMS:
+    if not 0 < dims[0] <= MAX_ITEMS:
         raise DataError(
-            f"{reader.path}: header claims {dims[0]} items (more than {MAX_ITEMS}); corrupt header"
+            f"{reader.path}: header claims {dims[0]} items (expected 1 to {MAX_ITEMS}); "
+            f"corrupt header"
         )
     return tuple(dims)
 

@@ -8,6 +8,7 @@ from ..errors import ConfigError
 from .base import Objective, StepContext, Terms, check_finite, check_finite_grads
 from .dipvae import DIPVAE1Objective, DIPVAE2Objective
 from .factorvae import FactorVAEObjective
+from .jointvae import JointVAEObjective
 from .mivae import MIVAEObjective
 from .tcvae import TCVAEObjective
 from .vae import BetaVAEObjective, CapacityObjective, InfoMaxObjective, VAEObjective
@@ -19,6 +20,7 @@ OBJECTIVES: dict[str, type[Objective]] = {
         BetaVAEObjective,
         CapacityObjective,
         InfoMaxObjective,
+        JointVAEObjective,
         FactorVAEObjective,
         TCVAEObjective,
         DIPVAE1Objective,
