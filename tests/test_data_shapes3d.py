@@ -206,5 +206,6 @@ def test_wrong_row_count(good) -> None:
 
 def test_missing_h5py_says_how_to_install(monkeypatch, tmp_path) -> None:
     monkeypatch.setitem(sys.modules, "h5py", None)  # import h5py now raises ImportError
+    (tmp_path / shapes3d.FILENAME).write_bytes(b"present")  # found, but unreadable without h5py
     with pytest.raises(UserError, match=r"pip install 'disentangled\[h5\]'"):
         load_official(tmp_path / shapes3d.FILENAME, progress=False)

@@ -11,7 +11,10 @@ from hypothesis.extra.numpy import arrays
 from disentangled.metrics.discretize import histogram_discretize
 from disentangled.metrics.mutual_info import discrete_entropy, discrete_mutual_info
 
-finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=64)
+# numpy.histogram itself cannot bin subnormal ranges (it is the reference here), so none are drawn
+finite = st.floats(
+    -1e6, 1e6, allow_nan=False, allow_infinity=False, allow_subnormal=False, width=64
+)
 
 
 @settings(max_examples=60, deadline=None)

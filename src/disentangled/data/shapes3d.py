@@ -261,12 +261,12 @@ def load_official(
     ``sha256=None`` skips the checksum; ``expected_count`` (None: any) is the number of rows the
     file must have. Every problem with the file is a one-line DataError.
     """
-    h5py = require_h5py()
     p = resolve_path(path)
-    if not p.is_file():
+    if not p.is_file():  # where the file goes comes first, then what reading it needs
         if not download_missing:
             raise DataError(missing_message(p))
         download(URL, p, sha256_hex=sha256, progress=progress)
+    h5py = require_h5py()
     verify(p, sha256_hex=sha256, hint=f"; delete it and download {URL} again")
     with _open(h5py, p) as f:
         factors = _read_factors(f, p, expected_count)
