@@ -8,6 +8,7 @@ from ..errors import ConfigError
 from .burgess import BurgessDecoder, BurgessEncoder
 from .conv32 import Conv32Decoder, Conv32Encoder
 from .discriminator import Discriminator
+from .infogan import InfoGANGenerator, InfoGANTrunk, QHead
 from .mlp import MLPDecoder, MLPEncoder
 
 __all__ = [
@@ -16,8 +17,11 @@ __all__ = [
     "Conv32Decoder",
     "Conv32Encoder",
     "Discriminator",
+    "InfoGANGenerator",
+    "InfoGANTrunk",
     "MLPDecoder",
     "MLPEncoder",
+    "QHead",
     "build_networks",
 ]
 

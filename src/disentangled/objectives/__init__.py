@@ -8,6 +8,7 @@ from ..errors import ConfigError
 from .base import Objective, StepContext, Terms, check_finite, check_finite_grads
 from .dipvae import DIPVAE1Objective, DIPVAE2Objective
 from .factorvae import FactorVAEObjective
+from .infogan import InfoGANObjective
 from .jointvae import JointVAEObjective
 from .mivae import MIVAEObjective
 from .tcvae import TCVAEObjective
@@ -26,6 +27,7 @@ OBJECTIVES: dict[str, type[Objective]] = {
         DIPVAE1Objective,
         DIPVAE2Objective,
         MIVAEObjective,
+        InfoGANObjective,
     )
 }
 
