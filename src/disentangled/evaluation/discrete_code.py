@@ -99,8 +99,17 @@ def evaluate_discrete_code(
         raise ConfigError(
             "the model has no discrete latent (model.disc is empty): nothing to score"
         )
+    return score_categories(
+        discrete_codes(model, dataset_test, device, batch_size), disc, dataset_test, factor
+    )
+
+
+def score_categories(
+    codes: np.ndarray, disc: list[int], dataset_test: GroundTruthData, factor: str | None = None
+) -> dict[str, dict[str, float | int | str]]:
+    """Clustering scores of category ids ``codes`` (N, number of categoricals) against the test
+    labels: ``{"disc_i": {accuracy_hungarian, accuracy_majority, nmi, ...}}``."""
     factors = labels_of(dataset_test)
-    codes = discrete_codes(model, dataset_test, device, batch_size)
     out: dict[str, dict[str, float | int | str]] = {}
     for i, k in enumerate(disc):
         col = choose_factor(dataset_test, k, factor)

@@ -282,29 +282,13 @@ def evaluate_infogan_categorical(
     num_classes}}``, the category -> class matching fitted and scored on ``dataset_test``.
     ConfigError when the model has no categorical code, DataError when the data has no labels.
     """
-    import numpy as np
-
-    from ..evaluation.discrete_code import choose_factor, labels_of
-    from ..metrics.clustering import clustering
+    from ..evaluation.discrete_code import score_categories
 
     disc = list(model.codes.disc)
     if not disc:
         raise ConfigError("the InfoGAN has no categorical code (model.disc is empty)")
-    factors = labels_of(dataset_test)
     codes = infogan_categories(model, dataset_test, device, batch_size).numpy()
-    out: dict[str, dict[str, float | int | str]] = {}
-    for i, k in enumerate(disc):
-        col = choose_factor(dataset_test, k, factor)
-        scores = clustering(codes[:, i : i + 1].astype(np.float64), factors[:, col : col + 1])
-        out[f"disc_{i}"] = {
-            "accuracy_hungarian": scores["accuracy"],
-            "accuracy_majority": scores["majority_accuracy"],
-            "nmi": scores["normalized_mutual_info"],
-            "num_categories": k,
-            "factor": dataset_test.factor_names[col],
-            "num_classes": int(dataset_test.factor_sizes[col]),
-        }
-    return out
+    return score_categories(codes, disc, dataset_test, factor)
 
 
 # ----------------------------------------------------------------------------- reproduction
