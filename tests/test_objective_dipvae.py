@@ -21,14 +21,7 @@ from disentangled.train import RunDir, build_session, train
 FAST = ["net=mlp", "hidden=32", "subset=256", "batch_size=32", "progress=false", "log_every=10"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The tensors here are tiny: one thread avoids OpenMP hand-offs that dominate on a busy
-    machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _cfg(preset, *extra):
