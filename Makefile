@@ -62,5 +62,5 @@ reproduce-jointvae-mnist: $(STAMP)
 INFOGAN_SEEDS ?= 0 1 2
 .PHONY: reproduce-infogan-mnist
 reproduce-infogan-mnist: $(STAMP)
-	$(PY) -m disentangled.models.infogan --preset infogan-mnist --seeds $(INFOGAN_SEEDS) \
+	$(PY) -m disentangled.evaluation.infogan --preset infogan-mnist --seeds $(INFOGAN_SEEDS) \
 		--out runs/infogan-mnist $(if $(MNIST_DIR),data.path=$(MNIST_DIR))

@@ -20,12 +20,12 @@ from disentangled.cli import main
 from disentangled.config import ModelConfig, load_config
 from disentangled.data.mnist import LabelledImages
 from disentangled.errors import ConfigError, TrainingDiverged
+from disentangled.evaluation.infogan import evaluate_infogan_categorical
 from disentangled.models.infogan import (
     CodeDraw,
     CodeSpec,
     InfoGAN,
     QOutput,
-    evaluate_infogan_categorical,
     generator_input,
     sample_codes,
     split_q,
@@ -510,7 +510,7 @@ def test_wrong_net_or_image_size_exits_2(tmp_path, capsys):
 # ----------------------------------------------------------------------------- reproduction
 
 
-def _write_idx(folder, split: str, n: int, seed: int) -> None:
+def write_idx(folder, split: str, n: int, seed: int) -> None:
     """n random 28x28 images and labels as an uncompressed IDX pair for ``split``."""
     import struct
 
@@ -526,12 +526,12 @@ def _write_idx(folder, split: str, n: int, seed: int) -> None:
 
 
 def test_reproduction_scores_each_seed_and_resumes_to_more_steps(tmp_path, capsys):
-    from disentangled.models.infogan import reproduce
+    from disentangled.evaluation.infogan import reproduce
 
     data = tmp_path / "mnist"
     data.mkdir()
-    _write_idx(data, "train", 64, 0)
-    _write_idx(data, "test", 40, 1)
+    write_idx(data, "train", 64, 0)
+    write_idx(data, "test", 40, 1)
     args = ["--out", str(tmp_path / "runs"), f"data.path={data}", *FAST]
     assert reproduce(["--seeds", "0", "1", *args, "steps=1"]) == 0
     first = capsys.readouterr().out

@@ -1,12 +1,20 @@
-"""``disentangled diagnose RUN_DIR``: information diagnostics of a trained run (full data)."""
+"""``disentangled diagnose RUN_DIR``: information diagnostics of a trained run (full data).
+
+A VAE: I(x;z), KL(q(z)||p(z)), TC and dimension-wise KL of its posterior. An InfoGAN (no encoder
+posterior): L_I per code on generated images, I(x;c) of Q's categoricals on the data and the
+discriminator's accuracies (see :func:`disentangled.evaluation.infogan.infogan_diagnostics`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 
 NAME = "diagnose"
-HELP = "estimate I(x;z), KL(q(z)||p(z)), TC and dimension-wise KL of a trained run"
+HELP = (
+    "estimate I(x;z), KL(q(z)||p(z)), TC and dimension-wise KL of a trained run "
+    "(InfoGAN: L_I per code, Q's I(x;c) on the data, D's accuracies)"
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,7 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--samples",
         type=int,
         default=10_000,
-        help="number of z samples at which log q(z) is estimated (default 10000)",
+        help="number of z samples at which log q(z) is estimated (InfoGAN: generated draws on "
+        "which L_I is estimated; default 10000)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
@@ -31,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from ..diagnostics import dataset_batches, encode_posteriors, information_estimates
     from ..errors import UserError
     from ..io import atomic_write_text
+    from ..models.kind import is_generative_adversarial
     from ..train.device import resolve_device
     from ..train.load import load_model
     from ..train.rundir import RunDir
@@ -47,22 +57,56 @@ def run(args: argparse.Namespace) -> int:
     g = torch.Generator().manual_seed(args.seed)
     n = len(dataset) if args.images is None else min(args.images, len(dataset))
     index = torch.randperm(len(dataset), generator=g)[:n] if n < len(dataset) else torch.arange(n)
-    post = encode_posteriors(model, dataset_batches(dataset, index, device))
-    est = information_estimates(post, generator=g, samples=args.samples)
-    result = {
-        "step": step,
-        "estimator": "full",
-        "n_images": n,
-        "samples": min(args.samples, n),
-        "seed": args.seed,
-        **est,
-    }
+    gan = is_generative_adversarial(model)
+    if gan:
+        from ..evaluation.infogan import infogan_diagnostics
+
+        est = infogan_diagnostics(model, dataset, index, device, samples=args.samples, generator=g)
+        result = {"step": step, "model": "infogan", "n_images": n, "samples": args.samples}
+        result.update(seed=args.seed, **est)
+    else:
+        post = encode_posteriors(model, dataset_batches(dataset, index, device))
+        est = information_estimates(post, generator=g, samples=args.samples)
+        result = {
+            "step": step,
+            "estimator": "full",
+            "n_images": n,
+            "samples": min(args.samples, n),
+            "seed": args.seed,
+            **est,
+        }
     run_dir.eval.mkdir(exist_ok=True)
     out = run_dir.eval / "diagnostics.json"
     atomic_write_text(out, json.dumps(result, indent=2) + "\n")
-    _print(result)
+    if gan:
+        _print_gan(result, model.codes)
+    else:
+        _print(result)
     print(f"written to {out}")
     return 0
+
+
+def _print_gan(r: dict, codes) -> None:
+    from ..evaluation.infogan import info_lines
+
+    print(
+        f"step {r['step']}: InfoGAN, L_I on {r['samples']} generated draws, Q and D on "
+        f"{r['n_images']} data images (eval mode)"
+    )
+    for line in info_lines(codes, r):
+        print(f"  {line}")
+    for i, k in enumerate(codes.disc):
+        print(
+            f"  cat{i} on the data: I(x;c) = {r[f'mi_disc_{i}']:.3f} nats of log {k} = "
+            f"{math.log(k):.3f}, E KL(Q(c|x) || uniform) = {r[f'kl_disc_{i}']:.3f} nats"
+        )
+    if "q_mean_std_dims" in r:
+        stds = " ".join(f"{v:.3f}" for v in r["q_mean_std_dims"])
+        print(f"  std of Q's continuous means over the data: {stds} (U(-1, 1): 0.577)")
+    print(
+        f"  D accuracy: real {r['d_real_acc']:.3f}, generated {r['d_fake_acc']:.3f} "
+        "(fractions classified correctly)"
+    )
 
 
 def _print(r: dict) -> None:

@@ -69,14 +69,28 @@ def run(args: argparse.Namespace) -> int:
         return 0
     figures = write_run_figures(session.model, session.dataset, run_dir.figures, session.device)
     last = session.history[-1] if session.history else {}
-    nan = float("nan")
     print(f"run directory: {run_dir.path}")
-    print(
-        f"  step {session.step}: loss {last.get('loss', nan):.4g}, "
-        f"recon {last.get('recon', nan):.4g}, kl {last.get('kl', nan):.4g} nats"
-    )
+    for line in summary_lines(session.model, session.step, last):
+        print(f"  {line}")
     print(f"  checkpoint       {sorted(run_dir.checkpoints.iterdir())[-1]}")
     print(f"  metrics          {run_dir.metrics}")
     for name, path in figures.items():
         print(f"  {name:<16} {path}")
     return 0
+
+
+def summary_lines(model, step: int, last: dict) -> list[str]:
+    """The last logged terms: loss, reconstruction and KL of a VAE; an InfoGAN's losses, D's
+    accuracies and L_I per code against H(c)."""
+    from ..models.kind import is_generative_adversarial
+
+    if is_generative_adversarial(model):
+        from ..evaluation.infogan import training_summary
+
+        first, *rest = training_summary(model.codes, last)
+        return [f"step {step}: {first}", *rest]
+    nan = float("nan")
+    return [
+        f"step {step}: loss {last.get('loss', nan):.4g}, "
+        f"recon {last.get('recon', nan):.4g}, kl {last.get('kl', nan):.4g} nats"
+    ]

@@ -16,6 +16,7 @@ from ..errors import UserError
 from ..io import atomic_write_text
 from ..metrics import DEFAULT_SUITE, MetricInputError
 from ..metrics import evaluate as evaluate_metrics
+from ..models.kind import categorical_sizes, is_generative_adversarial
 from ..train.device import resolve_device
 from ..train.load import load_model
 from ..train.rundir import RunDir
@@ -47,8 +48,16 @@ def _can_sample(dataset) -> bool:
 
 
 def _disc(model) -> list[int]:
-    latent = getattr(model, "latent", None)
-    return list(getattr(latent, "disc", []) or [])
+    return categorical_sizes(model)
+
+
+def _score_categorical(model, dataset, device) -> dict:
+    """The categorical codes' scores: Q's argmax for an InfoGAN, the posterior's for a VAE."""
+    if is_generative_adversarial(model):
+        from .infogan import evaluate_infogan_categorical
+
+        return evaluate_infogan_categorical(model, dataset, device)
+    return evaluate_discrete_code(model, dataset, device)
 
 
 def evaluate_run(
@@ -89,7 +98,7 @@ def evaluate_run(
         if not _disc(model):
             raise MetricInputError("discrete_code: the model has no categorical latent")
         test = held_out_split(cfg.data.name, cfg.data.path) or dataset
-        results[DISCRETE] = evaluate_discrete_code(model, test, dev)
+        results[DISCRETE] = _score_categorical(model, test, dev)
     record = {
         "metrics": results,
         "mode": mode,

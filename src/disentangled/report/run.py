@@ -1,5 +1,9 @@
 """``report.html`` for one run: summary, evaluation metrics, training curves, KL per dimension,
-information plane and capacity (when logged), reconstructions, traversals, prior samples, config."""
+information plane and capacity (when logged), reconstructions, traversals, prior samples, config.
+
+An InfoGAN run (no encoder posterior) gets what applies to a GAN instead: summary, evaluation,
+its training curves (the players' losses, L_I per code against H(c), D's accuracies), generated
+samples, the paper's code grids and the config."""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from pathlib import Path
 import torch
 
 from ..errors import UserError
-from ..viz.curves import dim_labels, plot_curves, plot_dims
+from ..models.kind import config_is_generative_adversarial, is_generative_adversarial
+from ..viz.curves import dim_labels, overlaid_keys, plot_curves, plot_dims
+from ..viz.gan_curves import plot_gan_curves, shown_keys
 from ..viz.grid import png_bytes, to_image
 from ..viz.information import plot_capacity, plot_information_plane
 from ..viz.samples import sample_grid
@@ -41,6 +47,7 @@ class ModelPictures:
     samples: bytes | None = None
     joint: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, PNG)
     why_not: str | None = None
+    code_grids: list[tuple[str, bytes]] = field(default_factory=list)  # InfoGAN: (caption, PNG)
 
 
 @torch.no_grad()
@@ -51,10 +58,12 @@ def model_pictures(
     mode: str = "prior",
     seeds: int = 3,
     n_values: int = 10,
-    limit: float = DEFAULT_LIMIT,
+    limit: float | None = None,
 ) -> ModelPictures:
     """Load the newest checkpoint and its dataset and draw the pictures; a missing checkpoint or
-    dataset becomes ``why_not`` instead of an error."""
+    dataset becomes ``why_not`` instead of an error. ``limit`` (None: the default of the model's
+    kind) is the traversal range in standard deviations of a VAE, or the half-width of an
+    InfoGAN's continuous-code sweep."""
     from ..data import load_dataset
     from ..train.device import resolve_device
     from ..train.load import load_model
@@ -70,15 +79,36 @@ def model_pictures(
         _, model, step = load_model(info.run, image_shape=data.image_shape, device=dev)
     except UserError as exc:
         return ModelPictures(why_not=str(exc))
+    if is_generative_adversarial(model):
+        return gan_pictures(model, data, dev, step, n_values=n_values, span=limit)
     x = fixed_images(data, 10, dev)
     scale = display_scale(x.shape[-1])
     recon = png_bytes(to_image(reconstruction_grid(model, x), scale))
+    limit = DEFAULT_LIMIT if limit is None else limit
     trav = render_traversals(
         model, data, dev, mode=mode, seeds=seeds, n_values=n_values, limit=limit
     )
     samples = png_bytes(to_image(sample_grid(model, 64, 8, device=dev), scale))
     joint = joint_grids(model, trav, x[:1], scale, n_values)
     return ModelPictures(step, recon, trav, samples, joint)
+
+
+def gan_pictures(
+    model, data, dev, step: int, *, n_values: int = 10, span: float | None = None
+) -> ModelPictures:
+    """An InfoGAN's pictures: 64 generated samples and the code grids, the continuous codes swept
+    over [−span, span] (default the paper's ±2)."""
+    from ..viz.infogan import SPAN, render_code_grids
+    from ..viz.infogan import sample_grid as generated_grid
+
+    span = SPAN if span is None else span
+    scale = display_scale(data.image_shape[-1])
+    samples = png_bytes(to_image(generated_grid(model, 64, 8, device=dev), scale))
+    grids = [
+        (f"{g.name}: {g.describe(model.codes, n_values, span)}.", png_bytes(to_image(grid, scale)))
+        for g, grid in render_code_grids(model, dev, n_values=n_values, span=span)
+    ]
+    return ModelPictures(step, samples=samples, code_grids=grids)
 
 
 JOINT_GRIDS = 3  # Gaussian dimensions (largest KL first) crossed with the top categorical
@@ -119,9 +149,14 @@ def describe_run(info: RunInfo) -> str:
     if cfg is None:
         return str(info.path)
     params = ", ".join(f"{k}={v}" for k, v in cfg.objective.items() if k != "name")
-    latents = f"{cfg.model.latent_dim} Gaussian latents"
-    if cfg.model.disc:
-        latents += f" + categoricals {cfg.model.disc}"
+    if config_is_generative_adversarial(cfg):
+        latents = f"{cfg.model.latent_dim} continuous U(−1, 1) codes"
+        if cfg.model.disc:
+            latents = f"categorical codes {cfg.model.disc} + {latents}"
+    else:
+        latents = f"{cfg.model.latent_dim} Gaussian latents"
+        if cfg.model.disc:
+            latents += f" + categoricals {cfg.model.disc}"
     subset = f" (subset of {cfg.data.subset} images)" if cfg.data.subset else ""
     objective = cfg.objective.get("name", "?") + (f" ({params})" if params else "")
     return f"{objective} on {cfg.data.name}{subset}; {cfg.model.net} net, {latents}"
@@ -144,7 +179,16 @@ def summary_section(info: RunInfo, pics: ModelPictures) -> h.Section:
     for part in ("config", "metrics"):
         if part in info.notes:
             body += h.note(info.notes[part])
+    if config_is_generative_adversarial(info.cfg):
+        body += h.note(GAN_NOTE)
     return h.Section("summary", "Summary", body)
+
+
+GAN_NOTE = (
+    "An InfoGAN has no encoder posterior, so this page has no reconstructions, KL per dimension "
+    "or information plane; the code grids take the place of latent traversals, and "
+    "`disentangled diagnose` estimates L_I per code at the checkpoint."
+)
 
 
 def metrics_section(info: RunInfo) -> h.Section:
@@ -171,6 +215,28 @@ def curves_section(info: RunInfo) -> h.Section:
         "Series spanning more than a factor of 100 are drawn on a log axis."
     )
     return h.Section("curves", "Training curves", _plot(png, "training curves", cap))
+
+
+def gan_curves_section(info: RunInfo) -> h.Section:
+    """An InfoGAN's curves: the GAN panels, then every other logged scalar."""
+    disc = info.cfg.model.disc if info.cfg is not None else []
+    gan = plot_gan_curves(info.records, disc)
+    shown = shown_keys(info.records)
+    rest = [k for k in overlaid_keys({info.name: info.records}) if k not in shown]
+    other = plot_curves({info.name: info.records}, rest) if rest else None
+    if gan is None and other is None:
+        return h.Section("curves", "Training curves", h.note("No scalar was logged."))
+    cap = (
+        "Against the training step, in nats unless stated: the discriminator loss L_D and the "
+        "generator loss L_G (dotted: 2 log 2 = 1.386, L_D when D cannot tell real from fake); L_I "
+        "per categorical code with its ceiling log K dashed (L_I reaches log K when Q reads the "
+        "code off every generated image); L_I per continuous code with H(c) = log 2 dashed (a "
+        "reference level, not a ceiling); the fractions of real and of generated images the "
+        "discriminator classifies correctly."
+    )
+    body = _plot(gan, "GAN training curves", cap)
+    body += _plot(other, "other logged scalars", "The other logged scalars against the step.")
+    return h.Section("curves", "Training curves", body)
 
 
 def dims_section(info: RunInfo) -> h.Section | None:
@@ -268,12 +334,31 @@ def traversal_section(pics: ModelPictures, limit: float) -> h.Section:
     return h.Section("traversals", "Latent traversals", body)
 
 
-def samples_section(pics: ModelPictures) -> h.Section:
+def samples_section(pics: ModelPictures, gan: bool = False) -> h.Section:
+    title = "Generated samples" if gan else "Prior samples"
     if pics.samples is None:
-        return h.Section("samples", "Prior samples", h.note(_no_pictures(pics)))
-    img = h.img(pics.samples, "prior samples", pixels=True)
-    cap = "64 mean images decoded from codes drawn from the prior p(z) (fixed seed)."
-    return h.Section("samples", "Prior samples", h.figure(img, cap))
+        return h.Section("samples", title, h.note(_no_pictures(pics)))
+    img = h.img(pics.samples, title.lower(), pixels=True)
+    cap = (
+        "64 images G renders from noise and codes drawn from their priors (fixed seed)."
+        if gan
+        else "64 mean images decoded from codes drawn from the prior p(z) (fixed seed)."
+    )
+    return h.Section("samples", title, h.figure(img, cap))
+
+
+def code_grids_section(pics: ModelPictures) -> h.Section:
+    """An InfoGAN's code grids, as in the paper's figures."""
+    if not pics.code_grids:
+        return h.Section("code-grids", "Code grids", h.note(_no_pictures(pics)))
+    intro = (
+        "Images G renders from chosen codes: each grid varies one categorical code down its rows "
+        "and one continuous code (or the noise) along its columns, the noise and the other "
+        "categorical values fixed along a row and the other continuous codes at 0. The draws "
+        "come from a fixed seed, so every run shows the same ones."
+    )
+    grids = "".join(h.figure(h.img(png, cap, pixels=True), cap) for cap, png in pics.code_grids)
+    return h.Section("code-grids", "Code grids", h.para(intro) + grids)
 
 
 def config_section(info: RunInfo) -> h.Section:
@@ -291,13 +376,35 @@ def run_report_html(
     mode: str = "prior",
     seeds: int = 3,
     n_values: int = 10,
-    limit: float = DEFAULT_LIMIT,
+    limit: float | None = None,
 ) -> str:
-    """The report page of one run as a string."""
+    """The report page of one run as a string. ``limit`` (None: the default of the model's
+    kind): see :func:`model_pictures`."""
     pics = model_pictures(
         info, device=device, mode=mode, seeds=seeds, n_values=n_values, limit=limit
     )
-    sections = [
+    if config_is_generative_adversarial(info.cfg):
+        sections = [
+            summary_section(info, pics),
+            metrics_section(info),
+            gan_curves_section(info),
+            samples_section(pics, gan=True),
+            code_grids_section(pics),
+            config_section(info),
+        ]
+    else:
+        sections = vae_sections(info, pics, DEFAULT_LIMIT if limit is None else limit)
+    return h.page(
+        f"Run report: {info.name}",
+        describe_run(info),
+        [s for s in sections if s is not None],
+        footer=f"Written by disentangled from {info.path}.",
+    )
+
+
+def vae_sections(info: RunInfo, pics: ModelPictures, limit: float) -> list[h.Section | None]:
+    """The sections of a VAE run's page (None where a term was not logged)."""
+    return [
         summary_section(info, pics),
         metrics_section(info),
         curves_section(info),
@@ -308,12 +415,6 @@ def run_report_html(
         samples_section(pics),
         config_section(info),
     ]
-    return h.page(
-        f"Run report: {info.name}",
-        describe_run(info),
-        [s for s in sections if s is not None],
-        footer=f"Written by disentangled from {info.path}.",
-    )
 
 
 def write_run_report(
@@ -324,7 +425,7 @@ def write_run_report(
     mode: str = "prior",
     seeds: int = 3,
     n_values: int = 10,
-    limit: float = DEFAULT_LIMIT,
+    limit: float | None = None,
 ) -> Path:
     """Write the report of the run in ``path`` to ``out`` (default RUN_DIR/report.html)."""
     info = read_run(path)

@@ -33,7 +33,9 @@ class DiagnosticsHook:
     @staticmethod
     def applies(session) -> bool:
         """Only models with an encoder posterior (the VAE family) have these quantities."""
-        return hasattr(session.model, "posterior") and hasattr(session.model, "latent")
+        from ..models.kind import has_posterior
+
+        return has_posterior(session.model)
 
     def due(self, step: int) -> bool:
         return self.every > 0 and (step % self.every == 0 or step == self.s.cfg.train.steps)

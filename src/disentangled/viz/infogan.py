@@ -7,11 +7,13 @@ renders the same draws. Other continuous codes are held at 0, the centre of U(âˆ
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from ..models.infogan import CodeDraw, InfoGAN
+from ..errors import UserError
+from ..models.infogan import CodeDraw, CodeSpec, InfoGAN
 from .grid import make_grid, save_png
 from .traversal_figures import display_scale
 
@@ -82,24 +84,83 @@ def sample_grid(model: InfoGAN, n: int = 64, ncol: int = 8, device=None, seed: i
     return make_grid(model.generate(draw.to(device)).float().cpu(), ncol=ncol)
 
 
+@dataclass(frozen=True)
+class CodeGrid:
+    """One of the paper's grids: ``name`` (file stem, e.g. ``codes_cat0_cont1``), the categorical
+    ``cat`` varied down the rows and the continuous code ``cont`` varied along the columns (None:
+    rows are noise draws, or columns are noise draws)."""
+
+    name: str
+    cat: int | None
+    cont: int | None
+
+    def describe(self, spec: CodeSpec, n_values: int = N_VALUES, span: float = SPAN) -> str:
+        """What the rows and columns show, in one sentence."""
+        rows = (
+            f"rows: the {spec.disc[self.cat]} values of categorical code cat{self.cat}"
+            if self.cat is not None
+            else f"rows: {n_values} noise draws"
+        )
+        if self.cont is None:
+            return f"{rows}; columns: {n_values} noise draws, each shared by its column"
+        return (
+            f"{rows}; columns: continuous code cont{self.cont} from {-span:g} to {span:g} "
+            f"({n_values} values; training covers âˆ’1 to 1); the noise fixed along each row"
+        )
+
+
+def code_grid_specs(spec: CodeSpec) -> list[CodeGrid]:
+    """The grids of a code: for each categorical i, ``codes_cat{i}`` (columns: noise draws) and
+    ``codes_cat{i}_cont{j}`` for every continuous code j; without categoricals, ``codes_cont{j}``
+    (rows: noise draws)."""
+    cats: list[int | None] = list(range(len(spec.disc))) or [None]
+    out = []
+    for i in cats:
+        pairs = ([(i, None)] if i is not None else []) + [(i, j) for j in range(spec.cont)]
+        for c, j in pairs:
+            name = "codes" + (f"_cat{c}" if c is not None else "")
+            out.append(CodeGrid(name + (f"_cont{j}" if j is not None else ""), c, j))
+    return out
+
+
+def render_code_grids(
+    model: InfoGAN, device=None, *, n_values: int = N_VALUES, span: float = SPAN
+) -> list[tuple[CodeGrid, torch.Tensor]]:
+    """Every grid of :func:`code_grid_specs` as (spec, (C, H', W') picture in [0, 1]);
+    UserError for fewer than 2 values or a span that is not positive."""
+    if n_values < 2:
+        raise UserError(f"--values must be at least 2, got {n_values}")
+    if not span > 0:
+        raise UserError(f"--limit (the continuous codes' sweep) must be positive, got {span}")
+    return [
+        (g, code_grid(model, g.cat, g.cont, device, n_rows=n_values, n_cols=n_values, span=span))
+        for g in code_grid_specs(model.codes)
+    ]
+
+
+def write_code_grids(
+    model: InfoGAN,
+    folder: Path,
+    device,
+    scale: int,
+    *,
+    n_values: int = N_VALUES,
+    span: float = SPAN,
+) -> dict[str, Path]:
+    """``folder/<name>.png`` for every grid of :func:`render_code_grids`, upscaled ``scale``
+    times; returns {name: path}."""
+    folder = Path(folder)
+    grids = render_code_grids(model, device, n_values=n_values, span=span)
+    try:
+        return {g.name: save_png(grid, folder / f"{g.name}.png", scale) for g, grid in grids}
+    except OSError as exc:
+        raise UserError(f"cannot write code grids to {folder}: {exc.strerror or exc}") from None
+
+
 def write_infogan_figures(model: InfoGAN, dataset, folder: Path, device) -> dict[str, Path]:
-    """samples.png (64 prior samples); for each categorical i, codes_cat{i}.png (rows: its
-    values, columns: noise draws); for each pair (categorical i, continuous j),
-    codes_cat{i}_cont{j}.png; without categoricals, codes_cont{j}.png (rows: noise draws)."""
+    """samples.png (64 prior samples) and the code grids of :func:`write_code_grids`."""
     folder = Path(folder)
     scale = display_scale(dataset.image_shape[-1])
-    spec = model.codes
     out = {"samples": save_png(sample_grid(model, device=device), folder / "samples.png", scale)}
-    cats: list[int | None] = list(range(len(spec.disc))) or [None]
-    for i in cats:
-        pairs = [(i, None)] if i is not None else []
-        pairs += [(i, j) for j in range(spec.cont)]
-        for c, j in pairs:
-            name = (
-                "codes"
-                + (f"_cat{c}" if c is not None else "")
-                + (f"_cont{j}" if j is not None else "")
-            )
-            grid = code_grid(model, c, j, device=device)
-            out[name] = save_png(grid, folder / f"{name}.png", scale)
+    out.update(write_code_grids(model, folder, device, scale))
     return out

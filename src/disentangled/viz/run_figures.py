@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from ..io import atomic_write_bytes
+from ..models.kind import is_generative_adversarial
 from .grid import save_png
 from .samples import sample_grid
 from .seeds import FIGURE_SEED, fixed_images
@@ -23,7 +24,7 @@ def write_run_figures(model, dataset, folder: Path, device: torch.device) -> dic
     categoricals, the JointVAE pictures of :func:`write_joint_figures`. An InfoGAN gets the
     pictures of :func:`~disentangled.viz.infogan.write_infogan_figures` instead."""
     folder = Path(folder)
-    if hasattr(model, "codes") and not hasattr(model, "latent"):  # a GAN: no encoder to show
+    if is_generative_adversarial(model):  # no encoder: nothing to reconstruct or traverse
         from .infogan import write_infogan_figures
 
         return write_infogan_figures(model, dataset, folder, device)

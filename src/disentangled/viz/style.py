@@ -71,15 +71,21 @@ TITLES = {
     "active_units": "active units",
     "images_per_s": "throughput",
     "time": "wall time",
+    "d_loss": "discriminator loss L_D",
+    "g_loss": "generator loss L_G",
+    "d_objective": "L_D − Σ λ L_I",
+    "d_real_acc": "real images called real",
+    "d_fake_acc": "generated images called fake",
+    "info": "Σ L_I over the codes",
 }
 
 
 def unit(key: str) -> str:
-    """The unit of a logged key: nats unless it is a time, a rate, a count, a weight or an
-    accuracy."""
+    """The unit of a logged key: nats unless it is a time, a rate, a count, a weight, an
+    accuracy or a fraction (``*_frac``)."""
     if key in UNITS:
         return UNITS[key]
-    if key.endswith(("_acc", "accuracy")):
+    if key.endswith(("_acc", "accuracy", "_frac")):
         return "fraction"
     if key.endswith(("_seconds", "_time")):
         return "seconds"
