@@ -10,6 +10,8 @@ trained models exist; images are procedural blobs, not dSprites).
 
     python benchmarks/metrics_speed.py [--modes fast,compat] [--metrics ...] [--scale 1.0]
         [--reference-path DIR] [--encoder conv] [--json OUT]
+    python benchmarks/metrics_speed.py --dci-deviation          # fast vs compat DCI, constructed
+    python benchmarks/metrics_speed.py --dci-runs RUN_DIR ...   # fast vs compat DCI, trained
 """
 
 from __future__ import annotations
@@ -209,6 +211,40 @@ def dci_deviation(n_train: int, n_test: int) -> None:
             )
 
 
+def dci_on_runs(runs: list[str], n_train: int, n_test: int, seed: int = 0) -> None:
+    """fast vs compat DCI on the codes of trained models (run directories), same points."""
+    from disentangled.data import load_dataset
+    from disentangled.data.base import varying_factors
+    from disentangled.metrics import score
+    from disentangled.metrics.sampling import CodeCache, sample_codes
+    from disentangled.train.load import load_model
+    from disentangled.train.rundir import RunDir
+
+    print(f"{'run':28s}{'key':24s}{'compat':>9s}{'fast':>9s}{'diff':>9s}  seconds c/f")
+    for path in runs:
+        run = RunDir.open(path)
+        cfg = run.load_config()
+        data = varying_factors(load_dataset(cfg.data.name, path=cfg.data.path))
+        _, model, step = load_model(run, image_shape=data.image_shape)
+        cache = CodeCache(model.encode, data)
+        rs = np.random.RandomState(seed)
+        z, f = sample_codes(cache, n_train, rs)
+        z_test, f_test = sample_codes(cache, n_test, rs)
+        args = (z, f, z_test, f_test)
+        t0 = time.perf_counter()
+        compat = score("dci", *args, mode="compat", seed=seed)
+        t1 = time.perf_counter()
+        fast = score("dci", *args, mode="fast", seed=seed)
+        t2 = time.perf_counter()
+        label = f"{cfg.name or path} @{step}"[:27]
+        for key in compat:
+            print(
+                f"{label:28s}{key:24s}{compat[key]:9.4f}{fast[key]:9.4f}"
+                f"{fast[key] - compat[key]:+9.4f}  {t1 - t0:.1f}/{t2 - t1:.1f}",
+                flush=True,
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--modes", default="fast,compat")
@@ -223,7 +259,18 @@ def main() -> None:
         action="store_true",
         help="only compare fast and compat DCI on constructed representations",
     )
+    ap.add_argument(
+        "--dci-runs",
+        nargs="+",
+        default=None,
+        metavar="RUN_DIR",
+        help="only compare fast and compat DCI on the codes of trained models",
+    )
     args = ap.parse_args()
+    if args.dci_runs:
+        print("command: python " + " ".join(sys.argv))
+        dci_on_runs(args.dci_runs, int(10000 * args.scale), int(5000 * args.scale))
+        return
     if args.dci_deviation:
         print("command: python " + " ".join(sys.argv))
         dci_deviation(int(10000 * args.scale), int(5000 * args.scale))

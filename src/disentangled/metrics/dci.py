@@ -11,7 +11,7 @@ from ._checks import as_codes, as_factors, check_mode, require
 from .estimators import gradient_boosting, quiet_fit
 from .gbt import boosted_importances
 
-FAST_MAX_BINS = 256  # split thresholds per code in fast mode (accuracy/speed trade-off)
+FAST_MAX_BINS = 256  # coarse grid of the fast boosting (speed only: its splits are exact)
 
 
 def _normalised_entropy(p: np.ndarray, base: int, axis: int) -> np.ndarray:
@@ -58,7 +58,7 @@ def importance_matrix(
     """Gradient-boosting importances R (D, K) and per-factor train/test accuracies (K,), (K,).
 
     compat: scikit-learn ``GradientBoostingClassifier`` (defaults, random_state=seed) per factor.
-    fast: the same model grown on codes binned to ``max_bins`` thresholds (:mod:`.gbt`).
+    fast: the same model, every tree grown at once with exact splits (:mod:`.gbt`).
     """
     d, k = codes.shape[1], factors.shape[1]
     importance = np.zeros((d, k))
