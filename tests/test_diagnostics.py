@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -74,6 +75,15 @@ def test_monitor_warns_once_when_capacity_exceeds_log_n():
     first = mon.update(2, {"capacity": 7.5}, {})
     assert len(first) == 1 and "log N = 6.91" in first[0]
     assert mon.update(3, {"capacity": 8.0}, {}) == []
+
+
+def test_monitor_is_silent_at_a_capacity_capped_at_log_n():
+    """capacity_max=auto logs C = log N rounded to float32, which may be just above log N."""
+    bound = math.log(737_280)
+    c = float(np.float32(bound))
+    assert c > bound  # the premise: float32 rounds this one up
+    mon = CapacityMonitor(dataset_size=737_280)
+    assert mon.update(1, {"capacity": c}, {}) == []
 
 
 def test_monitor_warns_when_divergence_grows_but_information_does_not():

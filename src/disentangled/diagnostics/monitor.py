@@ -38,7 +38,8 @@ class CapacityMonitor:
         """Returns the warnings raised for the first time at this step."""
         new: list[str] = []
         c_cont = train_record.get("capacity_cont", train_record.get("capacity"))
-        if isinstance(c_cont, float) and c_cont > self.cont_bound:
+        # C is logged in float32: capped at the bound (capacity_max=auto) it must not count as above
+        if isinstance(c_cont, float) and c_cont > self.cont_bound * (1.0 + 1e-6):
             new += self._once(
                 "cont_bound",
                 f"step {step}: the capacity C = {c_cont:.2f} nats exceeds log N = "
