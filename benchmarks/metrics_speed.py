@@ -135,8 +135,44 @@ def time_ours(encode, dataset, metrics, mode, sizes, batch_size, shared: bool) -
     return out
 
 
-def time_reference(path: str, metrics, sizes) -> dict:
-    """The reference's compute_* functions as it runs them (per-batch encoding, RandomState(0))."""
+class ReferenceData:
+    """A dataset in the reference's ground-truth-data interface (observations are images)."""
+
+    def __init__(self, dataset) -> None:
+        self.dataset = dataset
+        self.num_factors = len(dataset.factor_sizes)
+        self.factors_num_values = list(dataset.factor_sizes)
+
+    def sample_factors(self, n, rs):
+        return self.dataset.sample_factors(n, rs)
+
+    def sample_observations_from_factors(self, f, rs):
+        return self.dataset.images_for(f)
+
+    def sample(self, n, rs):
+        f = self.sample_factors(n, rs)
+        return f, self.sample_observations_from_factors(f, rs)
+
+    def sample_observations(self, n, rs):
+        return self.sample(n, rs)[1]
+
+
+def numpy_representation(encode):
+    """The reference's representation function: a numpy batch of images -> numpy codes."""
+
+    def represent(images):
+        x = torch.as_tensor(np.asarray(images), dtype=torch.float32) / 255.0
+        with torch.inference_mode():
+            return encode(x).reshape(x.shape[0], -1).numpy()
+
+    return represent
+
+
+def time_reference(path: str, metrics, sizes, data=None, represent=None) -> dict:
+    """The reference's compute_* functions as it runs them (per-batch encoding, RandomState(0)).
+
+    Default: the factor grid with cheap synthetic codes; else ``data`` (ReferenceData) and
+    ``represent`` (numpy images -> numpy codes)."""
     sys.path.insert(0, path)
     import beta_vae  # noqa: PLC0415  (modules from the given path)
     import dci
@@ -161,6 +197,8 @@ def time_reference(path: str, metrics, sizes) -> dict:
         def sample_observations(self, n, rs):
             return self.sample(n, rs)[1]
 
+    if data is None:
+        data, represent = Ref(), synthetic_codes
     fns = {
         "beta_vae": beta_vae.compute_beta_vae_sklearn,
         "factor_vae": factor_vae.compute_factor_vae,
@@ -173,7 +211,7 @@ def time_reference(path: str, metrics, sizes) -> dict:
     for name in metrics:
         kwargs = dict(sizes[name])
         start = time.perf_counter()
-        scores = fns[name](Ref(), synthetic_codes, np.random.RandomState(0), **kwargs)
+        scores = fns[name](data, represent, np.random.RandomState(0), **kwargs)
         out[name] = {
             "seconds": time.perf_counter() - start,
             "scores": {k: float(np.real(v)) for k, v in scores.items()},
@@ -252,7 +290,13 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the reference sizes")
     ap.add_argument("--reference-path", default=None)
     ap.add_argument("--encoder", choices=["none", "conv"], default="none")
-    ap.add_argument("--batch-size", type=int, default=512)
+    ap.add_argument(
+        "--run",
+        default=None,
+        metavar="RUN_DIR",
+        help="end to end with a trained model's encoder on its dataset (overrides --encoder)",
+    )
+    ap.add_argument("--batch-size", type=int, default=None, help="encoder batch (library default)")
     ap.add_argument("--json", default=None)
     ap.add_argument(
         "--dci-deviation",
@@ -283,30 +327,59 @@ def main() -> None:
         f"{torch.get_num_threads()}, sample sizes x{args.scale} of the reference"
     )
     report = {"command": " ".join(sys.argv), "sizes": sizes, "runs": {}}
-    if args.encoder == "conv":
+    ref_data = ref_represent = None
+    if args.run:
+        from disentangled.data import load_dataset
+        from disentangled.data.base import varying_factors
+        from disentangled.train.load import load_model
+        from disentangled.train.rundir import RunDir
+
+        run = RunDir.open(args.run)
+        cfg = run.load_config()
+        data = varying_factors(load_dataset(cfg.data.name, path=cfg.data.path))
+        _, model, step = load_model(run, image_shape=data.image_shape)
+        runs = {"run-" + m: (model.encode, data, m) for m in args.modes.split(",")}
+        ref_data, ref_represent = ReferenceData(data), numpy_representation(model.encode)
+        print(f"encoder: trained model {args.run} at step {step} on {cfg.data.name}")
+    elif args.encoder == "conv":
         net = conv_encoder()
         runs = {"conv-" + m: (net, BlobImages(), m) for m in args.modes.split(",")}
         print("encoder: randomly initialised Burgess-style conv net (stand-in, not trained)")
     else:
         runs = {m: (cheap_encoder, FactorImages(), m) for m in args.modes.split(",")}
         print("encoder: none (cheap synthetic codes): sampling + scoring only")
+    end_to_end = bool(args.run) or args.encoder == "conv"
     for label, (encode, data, mode) in runs.items():
         report["runs"][label] = time_ours(
-            encode, data, metrics, mode, sizes, args.batch_size, shared=args.encoder == "conv"
+            encode, data, metrics, mode, sizes, args.batch_size, shared=end_to_end
         )
     if args.reference_path:
-        report["runs"]["reference"] = time_reference(args.reference_path, metrics, sizes)
+        report["runs"]["reference"] = time_reference(
+            args.reference_path, metrics, sizes, ref_data, ref_represent
+        )
     print(f"{'metric':26s}" + "".join(f"{label:>14s}" for label in report["runs"]))
-    names = metrics + (["all (one call)"] if args.encoder == "conv" else ["total"])
+    names = metrics + (["all (one call)"] if end_to_end else ["total"])
     for name in names:
         row = []
         for runs_of in report["runs"].values():
-            if name == "total":
-                secs = sum(r["seconds"] for r in runs_of.values())
-            else:
+            if name in runs_of:
                 secs = runs_of[name]["seconds"]
+            else:  # the total of separately timed metrics
+                secs = sum(r["seconds"] for r in runs_of.values())
             row.append(f"{secs:13.2f}s")
         print(f"{name:26s}" + "".join(row))
+    if "reference" in report["runs"]:
+        last = names[-1]
+
+        def total(runs_of):
+            if last in runs_of:
+                return runs_of[last]["seconds"]
+            return sum(r["seconds"] for r in runs_of.values())
+
+        ref_total = total(report["runs"]["reference"])
+        for label, runs_of in report["runs"].items():
+            if label != "reference":
+                print(f"reference / {label}: {ref_total / total(runs_of):.1f}x ({last})")
     for label, runs_of in report["runs"].items():
         for name, r in runs_of.items():
             if not r["scores"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from disentangled.metrics import MetricInputError, evaluate
 from disentangled.metrics.beta_vae import sample_beta_vae_points
@@ -152,3 +153,10 @@ def test_unknown_size_and_metric_names_are_refused():
         evaluate(identity_encoder, GridDataset(), ["mig"], sizes={"mig": {"num_tset": 3}})
     with pytest.raises(MetricInputError, match="unknown metric"):
         evaluate(identity_encoder, GridDataset(), ["nope"])
+
+
+def test_encoder_batch_is_small_on_a_cpu_and_large_on_an_accelerator():
+    from disentangled.metrics.sampling import default_encode_batch
+
+    assert default_encode_batch(None) == default_encode_batch("cpu") == 32
+    assert default_encode_batch("cuda:0") == default_encode_batch(torch.device("mps")) == 512

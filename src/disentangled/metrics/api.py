@@ -11,7 +11,7 @@ from ._checks import MetricInputError, check_mode
 from .beta_vae import sample_beta_vae_points
 from .factor_vae import sample_factor_vae_points, sample_global_variances
 from .registry import ALIASES, DEFAULT_SUITE, METRICS, MetricSpec
-from .sampling import DEFAULT_ENCODE_BATCH, CodeCache, Encoder, check_dataset, sample_codes
+from .sampling import CodeCache, Encoder, check_dataset, sample_codes
 
 
 def available_metrics() -> tuple[str, ...]:
@@ -97,14 +97,15 @@ def evaluate(
     *,
     mode: str = "fast",
     seed: int = 0,
-    batch_size: int = DEFAULT_ENCODE_BATCH,
+    batch_size: int | None = None,
     device: str | torch.device | None = None,
     sizes: Mapping[str, Mapping[str, int]] | None = None,
 ) -> dict[str, dict]:
     """Sample, encode and score each metric; returns {metric: {key: value}}.
 
     ``encode`` maps float images (B, C, H, W) in [0, 1] on ``device`` to codes (B, D); it is
-    called on at most ``batch_size`` images at a time, once per distinct image. Sample sizes
+    called on at most ``batch_size`` images at a time (default: 32 on a CPU, 512 on an
+    accelerator), once per distinct image. Sample sizes
     default to the reference's (see ``registry.METRICS``); override per metric, e.g.
     ``sizes={"dci": {"num_train": 1000}}``. Each metric draws from ``RandomState(seed)``.
     """
