@@ -1,9 +1,9 @@
 """The official dSprites npz (Matthey et al. 2017), loaded without unpickling and bit-packed.
 
-The file's pickled ``metadata`` entry is never read: ``latents_classes`` comes from
-``np.load(path, allow_pickle=False)`` and ``imgs`` is streamed out of the zip in chunks and packed
-as it goes, so peak memory is the packed set (377 MB) plus a few 16 MB chunks, not the 3 GB
-uint8 array.
+The file's pickled ``metadata`` entry is never read: ``latents_classes`` and ``imgs`` are
+streamed out of the zip after their .npy headers are checked (numpy's literal header parser,
+never pickle), and ``imgs`` is packed chunk by chunk as it goes, so peak memory is the packed set
+(377 MB) plus a few 16 MB chunks, not the 3 GB uint8 array.
 """
 
 from __future__ import annotations
@@ -39,28 +39,29 @@ def resolve_path(path: str | os.PathLike | None = None) -> Path:
 
 
 def _read_classes(path: Path, expected_count: int | None) -> np.ndarray:
-    """``latents_classes`` validated against the grid: (N, 6) int64."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = {"imgs", "latents_classes"} - set(archive.files)
-            if missing:
-                raise DataError(f"{path}: not a dSprites npz (missing {sorted(missing)})")
-            classes = archive["latents_classes"]
-    except DataError:
-        raise
-    except npz.READ_ERRORS as exc:
-        raise DataError(f"{path}: not a readable npz file ({type(exc).__name__}: {exc})") from exc
-    n = NUM_IMAGES if expected_count is None else expected_count
-    if (
-        classes.ndim != 2
-        or classes.shape[1] != len(FACTOR_SIZES)
-        or not np.issubdtype(classes.dtype, np.integer)
-    ):
-        raise DataError(
-            f"{path}: latents_classes is {classes.dtype} {classes.shape}, expected integer (N, 6)"
-        )
-    if expected_count is not None and classes.shape[0] != n:
-        raise DataError(f"{path}: latents_classes has {classes.shape[0]} rows, expected {n}")
+    """``latents_classes`` validated against the grid: (N, 6) int64.
+
+    Its header is checked (integer (N, 6), 1 <= N <= the 737,280 grid cells, or exactly
+    ``expected_count``) before any row is read, so a forged shape allocates nothing.
+    """
+    missing = {"imgs", "latents_classes"} - set(npz.keys(path))
+    if missing:
+        raise DataError(f"{path}: not a dSprites npz (missing {sorted(missing)})")
+    with npz.open_array(path, "latents_classes") as stream:
+        shape, dtype = stream.shape, stream.dtype
+        if len(shape) != 2 or shape[1] != len(FACTOR_SIZES) or dtype.kind not in "iu":
+            raise DataError(f"{path}: latents_classes is {dtype} {shape}, expected integer (N, 6)")
+        if expected_count is not None and shape[0] != expected_count:
+            raise DataError(
+                f"{path}: latents_classes has {shape[0]} rows, expected {expected_count}"
+            )
+        if not 0 < shape[0] <= NUM_IMAGES:
+            raise DataError(
+                f"{path}: latents_classes has {shape[0]} rows, expected 1 to {NUM_IMAGES} "
+                f"(one per factor combination)"
+            )
+        classes = stream.read(shape[0])
+        stream.finish()
     try:
         return grid.check_factors(classes, FACTOR_SIZES)
     except ValueError as exc:

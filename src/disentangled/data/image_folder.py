@@ -99,7 +99,11 @@ def decode(path: Path, size: int, crop: int | None, channels: int) -> np.ndarray
 
     try:
         with Image.open(path) as im:
-            im = im.convert("RGB" if channels == 3 else "L")
+            mode = "RGB" if channels == 3 else "L"
+            try:
+                im = im.convert(mode)
+            except ValueError:  # no direct conversion (LAB -> L): through RGB
+                im = im.convert("RGB").convert(mode)
             w, h = im.size
             side = min(w, h) if crop is None else min(crop, w, h)
             left, top = (w - side) // 2, (h - side) // 2
@@ -114,13 +118,21 @@ def decode(path: Path, size: int, crop: int | None, channels: int) -> np.ndarray
 def fingerprint(
     root: Path, files: Sequence[str], size: int, crop: int | None, channels: int
 ) -> str:
-    """16 hex digits identifying the folder's files (path, bytes, mtime) and the options."""
+    """16 hex digits identifying the folder's files (path, bytes, mtime) and the options.
+
+    A file that cannot be stat'ed (a broken link) enters as size -1: decoding will skip it.
+    Names that are not valid UTF-8 enter as their raw bytes.
+    """
     h = hashlib.sha256()
     head = {"v": CACHE_VERSION, "root": str(root.resolve()), "size": size, "crop": crop}
     h.update(json.dumps({**head, "channels": channels}).encode())
     for rel in files:
-        st = (root / rel).stat()
-        h.update(f"\0{rel}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+        try:
+            st = (root / rel).stat()
+            stamp = f"{st.st_size}\0{st.st_mtime_ns}"
+        except OSError:
+            stamp = "-1\0-1"
+        h.update(f"\0{rel}\0{stamp}".encode("utf-8", "surrogateescape"))
     return h.hexdigest()[:16]
 
 

@@ -112,24 +112,46 @@ def _open(h5py: Any, p: Path) -> Any:
         ) from exc
 
 
+def _member(f: Any, p: Path, key: str) -> Any:
+    """Dataset ``key`` of the open file; DataError when its object header is corrupt."""
+    try:
+        obj = f[key]
+    except _H5_ERRORS as exc:
+        raise DataError(f"{p}: '{key}' cannot be opened ({exc}); the file is corrupt") from exc
+    if not isinstance(obj, require_h5py().Dataset):
+        raise DataError(f"{p}: '{key}' is a {type(obj).__name__}, not a dataset")
+    return obj
+
+
 def _read_factors(f: Any, p: Path, expected_count: int | None) -> np.ndarray:
-    """Check the keys, shapes and dtypes; return the factor indices (N, 6)."""
-    missing = [k for k in (IMAGES_KEY, LABELS_KEY) if k not in f]
-    if missing:
-        raise DataError(
-            f"{p}: not a 3dshapes file: missing key(s) {missing} (found {sorted(f.keys())})"
-        )
-    images, labels = f[IMAGES_KEY], f[LABELS_KEY]
+    """Check the keys, shapes and dtypes; return the factor indices (N, 6).
+
+    Shapes are checked before any data is read: at most one row per factor combination, so a
+    forged shape cannot make the labels read allocate more than the official file's 23 MB.
+    """
+    try:  # a damaged symbol table or datatype message fails here, inside HDF5
+        missing = [k for k in (IMAGES_KEY, LABELS_KEY) if k not in f]
+        if missing:
+            raise DataError(
+                f"{p}: not a 3dshapes file: missing key(s) {missing} (found {sorted(f.keys())})"
+            )
+        images, labels = _member(f, p, IMAGES_KEY), _member(f, p, LABELS_KEY)
+        (ishape, idtype), (lshape, ldtype) = ((tuple(d.shape), d.dtype) for d in (images, labels))
+    except _H5_ERRORS as exc:
+        raise DataError(f"{p}: the file's structure is corrupt ({exc})") from exc
     hw = (*IMAGE_SHAPE[1:], IMAGE_SHAPE[0])
-    if images.ndim != 4 or tuple(images.shape[1:]) != hw or images.dtype != np.uint8:
-        raise DataError(f"{p}: images is {images.dtype} {images.shape}, expected uint8 (N, *{hw})")
-    if labels.shape != (images.shape[0], len(FACTOR_SIZES)) or labels.dtype.kind not in "fiu":
+    if len(ishape) != 4 or ishape[1:] != hw or idtype != np.uint8:
+        raise DataError(f"{p}: images is {idtype} {ishape}, expected uint8 (N, *{hw})")
+    if lshape != (ishape[0], len(FACTOR_SIZES)) or ldtype.kind not in "fiu":
         raise DataError(
-            f"{p}: labels is {labels.dtype} {labels.shape}, expected numbers "
-            f"({images.shape[0]}, {len(FACTOR_SIZES)})"
+            f"{p}: labels is {ldtype} {lshape}, expected numbers ({ishape[0]}, {len(FACTOR_SIZES)})"
         )
-    if expected_count is not None and images.shape[0] != expected_count:
-        raise DataError(f"{p}: {images.shape[0]} images, expected {expected_count}")
+    if expected_count is not None and ishape[0] != expected_count:
+        raise DataError(f"{p}: {ishape[0]} images, expected {expected_count}")
+    if not 0 < ishape[0] <= NUM_IMAGES:
+        raise DataError(
+            f"{p}: {ishape[0]} images, expected 1 to {NUM_IMAGES} (one per factor combination)"
+        )
     try:
         values = labels[()]
     except _H5_ERRORS as exc:
@@ -201,7 +223,7 @@ class Shapes3DStream(GroundTruthData):
         if self._file is None or self._pid != os.getpid():
             self._file = _open(require_h5py(), self.path)
             self._pid = os.getpid()
-        return self._file[IMAGES_KEY]
+        return _member(self._file, self.path, IMAGES_KEY)
 
     def close(self) -> None:
         """Close the h5 file (it reopens on the next read)."""
@@ -270,7 +292,7 @@ def load_official(
     verify(p, sha256_hex=sha256, hint=f"; delete it and download {URL} again")
     with _open(h5py, p) as f:
         factors = _read_factors(f, p, expected_count)
-        images = f[IMAGES_KEY]
+        images = _member(f, p, IMAGES_KEY)
         need = math.prod(images.shape)
         avail = available_memory()
         if in_memory is None:
