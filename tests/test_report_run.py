@@ -74,6 +74,11 @@ def test_report_has_every_section_and_only_embedded_images(run, capsys):
         t for t in parse(rows_table).text if t.startswith("z") and t[1:].isdigit()
     )
     assert "capacity_max: 3" in page  # the config, verbatim
+    # the information figures are kept as PNG files in the run directory too
+    saved = {"kl_dims", "capacity"} | ({"information_plane"} if plane else set())
+    for name in saved:
+        with Image.open(run / "figures" / f"{name}.png") as im:
+            assert im.format == "PNG" and im.width > 100, name
 
 
 def test_report_out_mode_and_seeds(run, tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from ..errors import UserError
+from ..io import atomic_write_bytes
 from ..models.kind import config_is_generative_adversarial, is_generative_adversarial
 from ..viz.curves import dim_labels, overlaid_keys, plot_curves, plot_dims
 from ..viz.gan_curves import plot_gan_curves, shown_keys
@@ -239,6 +240,14 @@ def gan_curves_section(info: RunInfo) -> h.Section:
     return h.Section("curves", "Training curves", body)
 
 
+def save_figure(info: RunInfo, name: str, png: bytes | None) -> None:
+    """Keep a report figure as ``RUN_DIR/figures/NAME.png`` too (nothing when there is none)."""
+    if png is None:
+        return
+    info.run.figures.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(info.run.figures / f"{name}.png", png)
+
+
 def dims_section(info: RunInfo) -> h.Section | None:
     keys = vector_keys(info.records)
     if not keys:
@@ -249,6 +258,7 @@ def dims_section(info: RunInfo) -> h.Section | None:
     for key in keys:
         n = len(next(r[key] for r in reversed(info.records) if isinstance(r.get(key), list)))
         png = plot_dims(info.records, key, dim_labels(n, cont, disc, key), INACTIVE_KL)
+        save_figure(info, key, png)
         cap = (
             f"{key}: one value per latent (Gaussian dimensions z, then categoricals c), nats. "
             f"Right: at the last logged step, largest first; below {INACTIVE_KL:g} nats "
@@ -263,6 +273,8 @@ def information_section(info: RunInfo) -> h.Section | None:
     cap = plot_capacity(info.records)
     if plane is None and cap is None:
         return None
+    save_figure(info, "information_plane", plane)
+    save_figure(info, "capacity", cap)
     body = _plot(
         plane,
         "information plane",
