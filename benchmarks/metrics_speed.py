@@ -347,6 +347,8 @@ def main() -> None:
         print("encoder: randomly initialised Burgess-style conv net (stand-in, not trained)")
     else:
         runs = {m: (cheap_encoder, FactorImages(), m) for m in args.modes.split(",")}
+        # a numpy "encoder": large batches (the library's CPU default suits conv encoders)
+        args.batch_size = args.batch_size or 512
         print("encoder: none (cheap synthetic codes): sampling + scoring only")
     end_to_end = bool(args.run) or args.encoder == "conv"
     for label, (encode, data, mode) in runs.items():
