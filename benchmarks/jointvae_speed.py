@@ -13,8 +13,6 @@ Each loop runs in its own child process with the same network, loss and optimize
   ``DataLoader(batch_size=64, shuffle=True)`` in the main process, the same network, the loss
   written out inline (Gaussian and Gumbel-softmax sampling, KLs, capacities, the total divided
   by the number of pixels as theirs is);
-- ``project-micro``: the library's loop with ``micro_batch=32`` (the nets run on two slices of
-  32 images, the loss and gradients are the batch's);
 - ``project-bf16``: the library's loop with ``precision=bf16`` (bfloat16 autocast), an option of
   the loop that the presets do not use;
 - ``bare``: the same update as ``conventional`` on one fixed batch of MNIST, no data handling.
@@ -39,8 +37,6 @@ import sys
 import time
 
 BATCH = 64
-MICRO = 32  # train.micro_batch of the project-micro loop
-LOOPS = ("conventional", "project", "project-micro", "project-bf16", "bare")
 EPOCH = 60_000
 CONT, DISC, TEMPERATURE = 10, 10, 0.67
 GAMMA, C_MAX, C_STEPS = 30.0, 5.0, 25_000
@@ -80,7 +76,7 @@ def data_epoch_seconds(what: str, data: str) -> float:
     return time.process_time() - c0
 
 
-def project_step(data: str, precision: str = "fp32", micro_batch: int = 0):
+def project_step(data: str, precision: str = "fp32"):
     from disentangled.config import load_config
     from disentangled.objectives import StepContext
     from disentangled.train.device import autocast_factory
@@ -88,7 +84,6 @@ def project_step(data: str, precision: str = "fp32", micro_batch: int = 0):
     from disentangled.train.rundir import RunDir
 
     overrides = [f"data.path={data}", "progress=false", "diagnostics_every=0"]
-    overrides.append(f"micro_batch={micro_batch}")
     cfg = load_config(preset="jointvae-mnist", overrides=[*overrides, f"precision={precision}"])
     s = build_session(cfg, RunDir("/nonexistent"))
     autocast = autocast_factory(s.device, precision)
@@ -168,8 +163,7 @@ def child(what: str, data: str, seconds: float, windows: int, epoch: bool) -> di
     import torch
 
     if what.startswith("project"):
-        micro = MICRO if what == "project-micro" else 0
-        step = project_step(data, "bf16" if what == "project-bf16" else "fp32", micro)
+        step = project_step(data, "bf16" if what == "project-bf16" else "fp32")
         steps_per_epoch = math.ceil(EPOCH / BATCH)
 
         def run_epoch():
@@ -267,7 +261,7 @@ def main() -> None:
     header += f"{'data-only epoch CPU s':>23}"
     print(header + (f"{'epoch s (timed)':>17}" if args.epoch else ""))
     results = {}
-    for what in LOOPS:
+    for what in ("conventional", "project", "project-bf16", "bare"):
         r = run_child(args, what)
         results[what] = r
         line = f"{what:<14}{r['threads']:>8}{r['images_per_s']:>8.0f}"
@@ -279,7 +273,9 @@ def main() -> None:
         print(line, flush=True)
     for key, label in (("images_per_s", "wall-clock"), ("images_per_cpu_s", "per CPU second")):
         base = results["conventional"][key]
-        ratios = ", ".join(f"{w} {results[w][key] / base:.2f}x" for w in LOOPS[1:])
+        ratios = ", ".join(
+            f"{w} {results[w][key] / base:.2f}x" for w in ("project", "project-bf16", "bare")
+        )
         print(f"{label}, relative to conventional (same run): {ratios}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 

@@ -72,10 +72,7 @@ class ModelConfig:
 class TrainConfig:
     """Optimisation and bookkeeping. ``time_limit`` (seconds) stops early, checkpointing first;
     every ``diagnostics_every`` steps (0: never) the information diagnostics are estimated on a
-    fixed sample of ``diagnostics_samples`` training images. ``micro_batch`` (0: off) runs the
-    VAE's encoder and decoder on slices of at most that many images and joins the results: the
-    loss and gradients are the whole batch's (no accumulation), only the convolutions see
-    smaller batches, which keeps their activations in a CPU's cache."""
+    fixed sample of ``diagnostics_samples`` training images."""
 
     steps: int = 10_000
     batch_size: int = 64
@@ -96,11 +93,9 @@ class TrainConfig:
     rollback_lr_factor: float = 0.5
     max_rollbacks: int = 3
     tensorboard: bool = False
-    micro_batch: int = 0
 
     def validate(self) -> None:
         check_int("train.steps", self.steps, lo=1, hi=10**9)
-        check_int("train.micro_batch", self.micro_batch, lo=0, hi=1_000_000)
         check_int("train.batch_size", self.batch_size, lo=1, hi=1_000_000)
         check_float("train.lr", self.lr, lo=0.0, lo_open=True, hi=10.0)
         check_float("train.adam_beta1", self.adam_beta1, lo=0.0, hi=1.0, hi_open=True)

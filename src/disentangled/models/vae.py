@@ -29,14 +29,6 @@ class VAE(nn.Module):
         self.encoder = encoder
         self.decoder = decoder
         self.latent = latent
-        self.micro_batch = 0  # > 0: run the nets on slices of this many images (train.micro_batch)
-
-    def _run(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """net(x), on slices of ``micro_batch`` rows joined when that is set (the nets have no
-        batch statistics, so the result is the same function of x)."""
-        if self.micro_batch <= 0 or x.shape[0] <= self.micro_batch:
-            return net(x)
-        return torch.cat([net(part) for part in x.split(self.micro_batch)])
 
     @classmethod
     def from_config(cls, cfg: ModelConfig, image_shape: tuple[int, int, int]) -> VAE:
@@ -48,13 +40,13 @@ class VAE(nn.Module):
 
     def posterior(self, x: torch.Tensor) -> LatentSample:
         """Posterior parameters for images x (B,C,H,W) in [0,1]."""
-        return self.latent.split(self._run(self.encoder, x).float())
+        return self.latent.split(self.encoder(x).float())
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> VAEOutput:
         post = self.posterior(x)
         z = self.latent.sample(post, generator)
         post.z = z
-        return VAEOutput(post=post, z=z, logits=self._run(self.decoder, z))
+        return VAEOutput(post=post, z=z, logits=self.decoder(z))
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from .._malloc import tune_malloc
 from ..config import RunConfig
 from ..data import GroundTruthData, load_dataset
-from ..errors import ConfigError, RunWriteError, TrainingDiverged
+from ..errors import RunWriteError, TrainingDiverged
 from ..objectives import StepContext, build_objective
 from .checkpoint import (
     checkpoint_path,
@@ -122,14 +122,6 @@ def build_session(cfg: RunConfig, run: RunDir, dataset: GroundTruthData | None =
         model = objective.build_model(cfg.model, dataset.image_shape)
         objective.bind(model)
     objective.check_model(model)
-    if t.micro_batch:
-        if not hasattr(model, "micro_batch"):
-            raise ConfigError(
-                f"train.micro_batch applies to VAE models, not {cfg.objective['name']!r}"
-            )
-        if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
-            raise ConfigError("train.micro_batch needs a network without batch normalisation")
-        model.micro_batch = t.micro_batch
     model.to(device)
     objective.to(device)
     optimizers = objective.configure_optimizers(model, t)
