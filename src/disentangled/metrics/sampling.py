@@ -28,8 +28,8 @@ from ._checks import MetricInputError
 Encoder = Callable[[torch.Tensor], torch.Tensor]
 DEFAULT_ENCODE_BATCH = 512  # on accelerators
 # On CPUs small batches keep a conv encoder's activations in cache: the Burgess encoder ran at
-# ~4,000 images/s with batches of 16-40 and ~1,900 with 48-512 on a 2-core EPYC, one thread
-# (see docs/metrics.md).
+# 9,000-14,000 images/s with batches of 32 or 64 and 3,200-4,500 with 512 on a 2-core EPYC
+# (idle, one or two threads; see docs/metrics.md).
 CPU_ENCODE_BATCH = 32
 
 
