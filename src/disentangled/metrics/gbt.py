@@ -167,6 +167,25 @@ class _Level:
         return right, in_small
 
 
+@dataclass
+class _NodeHistograms:
+    """Per-node cell histograms of one level, each (K, nodes, D, B): point counts, residual
+    sums, |residual| sums and an upper bound of the largest |residual| in the cell."""
+
+    counts: np.ndarray
+    sums: np.ndarray
+    abs_sums: np.ndarray
+    peaks: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.n_t = self.counts[:, :, 0, :].sum(axis=-1)  # (K, nodes) points per node
+        self.s_t = self.sums[:, :, 0, :].sum(axis=-1)  # (K, nodes) residual sum per node
+        self.c_left = np.cumsum(self.counts, axis=-1)  # left of each grid edge
+        self.s_left = np.cumsum(self.sums, axis=-1)
+        self.c_before = self.c_left - self.counts  # left of each cell
+        self.s_before = self.s_left - self.sums
+
+
 class _Grower:
     """Grows the K depth-limited trees of one stage together (K = trees per stage)."""
 
@@ -213,13 +232,13 @@ class _Grower:
         abs_sums = np.bincount(idx, weights=magnitude, minlength=size)
         return counts, sums, abs_sums
 
-    def _open_cells(self, cells, node, r, c_before, s_before, n_t, s_t):
+    def _open_cells(self, cells, h: _NodeHistograms, node, r):
         """Scan the points of some cells exactly, in their node.
 
         cells: flat indices into (K, nodes, D, B). Returns per cell the best inside split's
         proxy (-inf where there is none), its threshold and its left count.
         """
-        k, nodes = n_t.shape
+        k, nodes = h.n_t.shape
         kc, nc, dc, bc = np.unravel_index(cells, (k, nodes, self.d, self.b))
         starts = self.cell_start[dc, bc]
         lens = self.cell_start[dc, bc + 1] - starts
@@ -237,11 +256,11 @@ class _Grower:
         cs = np.cumsum(rv)
         partial = cs - np.repeat(cs[head] - rv[head], size)
         m = np.arange(seg.size) - np.repeat(head, size) + 1.0
-        c_l = np.repeat(c_before.ravel()[cells[owner]], size) + m
-        s_l = np.repeat(s_before.ravel()[cells[owner]], size) + partial
+        c_l = np.repeat(h.c_before.ravel()[cells[owner]], size) + m
+        s_l = np.repeat(h.s_before.ravel()[cells[owner]], size) + partial
         node_id = kc[owner] * nodes + nc[owner]
-        c_r = np.repeat(n_t.ravel()[node_id], size) - c_l
-        s_r = np.repeat(s_t.ravel()[node_id], size) - s_l
+        c_r = np.repeat(h.n_t.ravel()[node_id], size) - c_l
+        s_r = np.repeat(h.s_t.ravel()[node_id], size) - s_l
         x_next = np.r_[xv[1:], np.inf]
         splittable = np.r_[~first[1:], False] & _separated(xv, x_next)
         proxy = np.where(splittable, _proxy(c_l, s_l, c_r, s_r), -np.inf)
@@ -261,40 +280,24 @@ class _Grower:
         c_best[seg[where]] = c_l[where]
         return best, thr, c_best
 
-    def _refine(
-        self,
-        can_split,
-        counts,
-        sums,
-        abs_sums,
-        peaks,
-        c_before,
-        s_before,
-        n_t,
-        s_t,
-        best_f,
-        thr_f,
-        c_f,
-        node,
-        r,
-    ):
+    def _refine(self, h: _NodeHistograms, can_split, best_f, thr_f, c_f, node, r):
         """Branch and bound over the cells of every node (arrays (K, nodes, D, B)): open the
         cells whose bound beats their node's best split so far, the most promising first,
         until none does. Returns the updated best proxy, threshold and left count (K, nodes, D).
         """
-        k, nodes = n_t.shape
+        k, nodes = h.n_t.shape
         width = self.d * self.b
         shape = (k, nodes, self.d)
         best_f, thr_f, c_f = (a.reshape(k * nodes, self.d) for a in (best_f, thr_f, c_f))
-        mu = s_t / np.where(n_t > 0, n_t, 1.0)
-        eligible = can_split[..., None, None] & self.divisible & (counts >= 2.0)
+        mu = h.s_t / np.where(h.n_t > 0, h.n_t, 1.0)
+        eligible = can_split[..., None, None] & self.divisible & (h.counts >= 2.0)
         cand = np.flatnonzero(eligible)
         row = cand // width
         current = best_f.max(axis=1)
-        n_c, mu_c = n_t.ravel()[row], mu.ravel()[row]
-        cnt, s_c, a_c, p_c = (x.ravel()[cand] for x in (counts, sums, abs_sums, peaks))
-        c_b = c_before.ravel()[cand]
-        d_b = s_before.ravel()[cand] - c_b * mu_c
+        n_c, mu_c = h.n_t.ravel()[row], mu.ravel()[row]
+        cnt, s_c, a_c, p_c = (x.ravel()[cand] for x in (h.counts, h.sums, h.abs_sums, h.peaks))
+        c_b = h.c_before.ravel()[cand]
+        d_b = h.s_before.ravel()[cand] - c_b * mu_c
         pos, neg = 0.5 * (a_c + s_c), 0.5 * (a_c - s_c)
         # a cheap bound over all m first, the tight one only where the cheap one passes
         cheap = _range_bound(n_c, mu_c, d_b, c_b, pos, neg, p_c, 1.0, cnt - 1.0)
@@ -303,25 +306,20 @@ class _Grower:
         bound = _cell_bounds(
             n_c[sel], mu_c[sel], d_b[sel], c_b[sel], cnt[sel], pos[sel], neg[sel], p_c[sel]
         )
-        keep = bound > current[row]
-        cand, row, bound = cand[keep], row[keep], bound[keep]
-        if cand.size == 0:
-            return best_f.reshape(shape), thr_f.reshape(shape), c_f.reshape(shape)
-        flat_bound = np.zeros(counts.size)
-        flat_bound[cand] = bound
-        order = np.lexsort((-flat_bound[cand], row))  # per node, largest bound first
-        cand, row = cand[order], row[order]
+        order = np.flatnonzero(bound > current[row])
+        order = order[np.lexsort((-bound[order], row[order]))]  # per node, largest bound first
+        cand, row, bound = cand[order], row[order], bound[order]
         starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
         rank = np.arange(cand.size) - np.repeat(starts, np.diff(np.r_[starts, cand.size]))
         lo = 0
         while True:
             hi = lo + _CELLS_PER_ROUND
             pick = np.flatnonzero((rank >= lo) & (rank < hi))
-            pick = pick[flat_bound[cand[pick]] > best_f.max(axis=1)[row[pick]]]
+            pick = pick[bound[pick] > best_f.max(axis=1)[row[pick]]]
             if pick.size == 0:
                 break
             cells, rows = cand[pick], row[pick]
-            value, thr, c_l = self._open_cells(cells, node, r, c_before, s_before, n_t, s_t)
+            value, thr, c_l = self._open_cells(cells, h, node, r)
             slot = rows * self.d + (cells % width) // self.b
             # per (node, feature) keep the better split (the lower cell on ties)
             order = np.lexsort((cells, -value, slot))
@@ -343,53 +341,39 @@ class _Grower:
         k = r.shape[0]
         node = np.repeat(np.arange(k)[:, None], self.n, axis=1)
         shape = (k, 1, self.d, self.b)
-        counts = np.broadcast_to(self.root_counts, (k, self.d * self.b)).reshape(shape)
-        sums = np.asarray(self.onehot_t @ r.T).T.reshape(shape)
-        abs_sums = np.asarray(self.onehot_t @ np.abs(r).T).T.reshape(shape)
         peaks = np.zeros(k * self.d * self.b)
         root_idx = (np.arange(k)[:, None, None] * (self.d * self.b) + self.offsets[None]).ravel()
         np.maximum.at(peaks, root_idx, np.repeat(np.abs(r), self.d))
-        peaks = peaks.reshape(shape)
+        h = _NodeHistograms(
+            counts=np.broadcast_to(self.root_counts, (k, self.d * self.b)).reshape(shape),
+            sums=np.asarray(self.onehot_t @ r.T).T.reshape(shape),
+            abs_sums=np.asarray(self.onehot_t @ np.abs(r).T).T.reshape(shape),
+            peaks=peaks.reshape(shape),
+        )
         alive = np.ones((k, 1), dtype=bool)
         levels = []
         root_split = None
         for level in range(self.depth):
             nodes = 2**level
-            n_t = counts[:, :, 0, :].sum(axis=-1)
-            s_t = sums[:, :, 0, :].sum(axis=-1)
+            n_t = h.n_t
             ss_t = np.bincount(node.ravel(), weights=(r * r).ravel(), minlength=k * nodes).reshape(
                 k, nodes
             )
             with np.errstate(divide="ignore", invalid="ignore"):
-                impurity = ss_t / n_t - (s_t / n_t) ** 2
-            c_left = np.cumsum(counts, axis=-1)
-            s_left = np.cumsum(sums, axis=-1)
+                impurity = ss_t / n_t - (h.s_t / n_t) ** 2
             proxy = _proxy(
-                c_left, s_left, n_t[..., None, None] - c_left, s_t[..., None, None] - s_left
+                h.c_left,
+                h.s_left,
+                n_t[..., None, None] - h.c_left,
+                h.s_t[..., None, None] - h.s_left,
             )
             edge = proxy.argmax(axis=-1)  # (K, nodes, D): lowest edge wins ties
             best_f = np.take_along_axis(proxy, edge[..., None], -1)[..., 0]
             thr_f = self.edges[np.arange(self.d), edge]
-            c_f = np.take_along_axis(c_left, edge[..., None], -1)[..., 0]
+            c_f = np.take_along_axis(h.c_left, edge[..., None], -1)[..., 0]
             # open the cells that may hide a better split than the best edge
             can_split = alive & (n_t >= 2) & (impurity > _EPS)
-            c_before, s_before = c_left - counts, s_left - sums
-            best_f, thr_f, c_f = self._refine(
-                can_split,
-                counts,
-                sums,
-                abs_sums,
-                peaks,
-                c_before,
-                s_before,
-                n_t,
-                s_t,
-                best_f,
-                thr_f,
-                c_f,
-                node,
-                r,
-            )
+            best_f, thr_f, c_f = self._refine(h, can_split, best_f, thr_f, c_f, node, r)
             best = best_f.max(axis=-1)
             tied = best_f == best[..., None]
             priority = np.where(tied, self.rng.random(tied.shape), -1.0)
@@ -413,17 +397,16 @@ class _Grower:
                 hist = self._histograms(node, in_small, r, k * nodes)
                 sl = lv.small_left[..., None, None]
                 children = []
-                for small, parent in zip(hist, (counts, sums, abs_sums), strict=True):
+                for small, parent in zip(hist, (h.counts, h.sums, h.abs_sums), strict=True):
                     small = small.reshape(k, nodes, self.d, self.b)
                     other = parent - small
                     pair = np.empty((k, nodes, 2, self.d, self.b))
                     pair[:, :, 0] = np.where(sl, small, other)
                     pair[:, :, 1] = np.where(sl, other, small)
                     children.append(pair.reshape(k, 2 * nodes, self.d, self.b))
-                counts, sums, abs_sums = children
                 # a cell's largest |r| in a child is at most its parent's: an upper bound is all
                 # the bounds need
-                peaks = np.repeat(peaks, 2, axis=1)
+                h = _NodeHistograms(*children, peaks=np.repeat(h.peaks, 2, axis=1))
                 alive = np.repeat(split, 2, axis=1)
             node = 2 * node + go_right
         return levels, node, root_split
