@@ -249,21 +249,29 @@ def dci_deviation(n_train: int, n_test: int) -> None:
             )
 
 
-def dci_on_runs(runs: list[str], n_train: int, n_test: int, seed: int = 0) -> None:
-    """fast vs compat DCI on the codes of trained models (run directories), same points."""
+def trained(path: str):
+    """(config, model, step, dataset with its varying factors) of a run directory's newest
+    checkpoint, on the run's whole dataset (the metrics sample the full factor grid)."""
     from disentangled.data import load_dataset
     from disentangled.data.base import varying_factors
-    from disentangled.metrics import score
-    from disentangled.metrics.sampling import CodeCache, sample_codes
     from disentangled.train.load import load_model
     from disentangled.train.rundir import RunDir
 
+    run = RunDir.open(path)
+    cfg = run.load_config()
+    data = varying_factors(load_dataset(cfg.data.name, path=cfg.data.path))
+    _, model, step = load_model(run, image_shape=data.image_shape)
+    return cfg, model, step, data
+
+
+def dci_on_runs(runs: list[str], n_train: int, n_test: int, seed: int = 0) -> None:
+    """fast vs compat DCI on the codes of trained models (run directories), same points."""
+    from disentangled.metrics import score
+    from disentangled.metrics.sampling import CodeCache, sample_codes
+
     print(f"{'run':28s}{'key':24s}{'compat':>9s}{'fast':>9s}{'diff':>9s}  seconds c/f")
     for path in runs:
-        run = RunDir.open(path)
-        cfg = run.load_config()
-        data = varying_factors(load_dataset(cfg.data.name, path=cfg.data.path))
-        _, model, step = load_model(run, image_shape=data.image_shape)
+        cfg, model, step, data = trained(path)
         cache = CodeCache(model.encode, data)
         rs = np.random.RandomState(seed)
         z, f = sample_codes(cache, n_train, rs)
@@ -329,15 +337,7 @@ def main() -> None:
     report = {"command": " ".join(sys.argv), "sizes": sizes, "runs": {}}
     ref_data = ref_represent = None
     if args.run:
-        from disentangled.data import load_dataset
-        from disentangled.data.base import varying_factors
-        from disentangled.train.load import load_model
-        from disentangled.train.rundir import RunDir
-
-        run = RunDir.open(args.run)
-        cfg = run.load_config()
-        data = varying_factors(load_dataset(cfg.data.name, path=cfg.data.path))
-        _, model, step = load_model(run, image_shape=data.image_shape)
+        cfg, model, step, data = trained(args.run)
         runs = {"run-" + m: (model.encode, data, m) for m in args.modes.split(",")}
         ref_data, ref_represent = ReferenceData(data), numpy_representation(model.encode)
         print(f"encoder: trained model {args.run} at step {step} on {cfg.data.name}")
