@@ -20,7 +20,9 @@ Each loop runs in its own child process with the same network, loss and optimize
 Reported: median images per wall-clock second and per CPU second of the process (the second is
 steadier on a shared machine) over the windows after warm-up, the time one MNIST epoch (60,000
 images) takes at that rate, and the CPU seconds the data side alone needs for one epoch of
-batches; ``--epoch`` also times one full epoch of each loop directly.
+batches; ``--epoch`` also times one full epoch of each loop directly. The floating-point work of
+one update (forward and backward of the network, counted by ``torch.utils.flop_counter``) turns
+the per-CPU-second rates into achieved GFLOP/s: the share of a loop's time its arithmetic takes.
 
     python benchmarks/jointvae_speed.py --data /work/shared/data/mnist [--threads N] [--epoch]
 """
@@ -132,6 +134,22 @@ def conventional_parts(data: str):
         opt.step()
 
     return update
+
+
+def update_gflop(data: str) -> float:
+    """Floating-point operations of one update at batch 64 (matrix products and convolutions,
+    forward and backward), in GFLOP."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from disentangled.data import load_dataset
+
+    update = conventional_parts(data)
+    x = load_dataset("mnist", path=data).batch(torch.arange(BATCH), "cpu")
+    counter = FlopCounterMode(display=False)
+    with counter:
+        update(x)
+    return counter.get_total_flops() / 1e9
 
 
 def conventional_loader(data: str):
@@ -258,7 +276,8 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.1f} at start"
     )
     header = f"{'loop':<14}{'threads':>8}{'img/s':>8}{'img/CPU-s':>11}{'epoch s (est.)':>16}"
-    header += f"{'data-only epoch CPU s':>23}"
+    header += f"{'data-only epoch CPU s':>23}{'GFLOP/CPU-s':>13}"
+    gflop = update_gflop(args.data)
     print(header + (f"{'epoch s (timed)':>17}" if args.epoch else ""))
     results = {}
     for what in ("conventional", "project", "project-bf16", "bare"):
@@ -268,6 +287,7 @@ def main() -> None:
         line += f"{r['images_per_cpu_s']:>11.0f}{EPOCH / r['images_per_s']:>16.1f}"
         data_s = r.get("data_epoch_cpu_s")
         line += f"{data_s:>23.2f}" if data_s is not None else f"{'-':>23}"
+        line += f"{r['images_per_cpu_s'] / BATCH * gflop:>13.1f}"
         if args.epoch:
             line += f"{r['epoch_seconds']:>17.1f}"
         print(line, flush=True)
@@ -277,6 +297,7 @@ def main() -> None:
             f"{w} {results[w][key] / base:.2f}x" for w in ("project", "project-bf16", "bare")
         )
         print(f"{label}, relative to conventional (same run): {ratios}")
+    print(f"one update: {gflop:.3f} GFLOP (network forward + backward, batch {BATCH})")
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

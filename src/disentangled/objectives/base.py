@@ -15,6 +15,14 @@ from ..errors import TrainingDiverged
 Terms = dict[str, torch.Tensor]
 
 
+def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+    """Adam over ``params``; the fused implementation (one kernel for every parameter) where all
+    of them are on the CPU or a CUDA device, the default one elsewhere."""
+    params = list(params)
+    fused = bool(params) and all(q.device.type in ("cpu", "cuda") for q in params)
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused or None)
+
+
 @dataclass
 class StepContext:
     """What an update step may use besides the model: RNG, autocast, extra batches."""
@@ -58,9 +66,7 @@ class Objective(nn.Module):
         :meth:`extra_optimizers`. Every optimizer returned is checkpointed and restored."""
         t = train_cfg
         opts: dict[str, torch.optim.Optimizer] = {
-            "main": torch.optim.Adam(
-                model.parameters(), lr=t.lr, betas=(t.adam_beta1, t.adam_beta2)
-            )
+            "main": adam(model.parameters(), t.lr, (t.adam_beta1, t.adam_beta2))
         }
         opts.update(self.extra_optimizers(t.lr))
         return opts

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from ..config import check_float, check_int
 from ..errors import ConfigError
 from ..nets import Discriminator
-from .base import Objective, StepContext, Terms, check_finite, check_finite_grads
+from .base import Objective, StepContext, Terms, adam, check_finite, check_finite_grads
 from .recon import reconstruction
 
 
@@ -103,12 +103,11 @@ class FactorVAEObjective(Objective):
         discriminator several times faster than the per-tensor loop; the arithmetic is Adam's.
         """
         p = self.params
-        params = list(self._disc().parameters())
-        fused = all(q.device.type in ("cpu", "cuda") for q in params)
-        opt = torch.optim.Adam(
-            params, lr=p.disc_lr, betas=(p.disc_beta1, p.disc_beta2), fused=fused or None
-        )
-        return {"discriminator": opt}
+        return {
+            "discriminator": adam(
+                self._disc().parameters(), p.disc_lr, (p.disc_beta1, p.disc_beta2)
+            )
+        }
 
     def _vae_terms(
         self, model, x: torch.Tensor, generator: torch.Generator | None

@@ -33,7 +33,7 @@ from ..config import check_choice, check_float, check_int
 from ..errors import ConfigError
 from ..info import gaussian_log_density
 from ..models.infogan import Q_VARIANCES, CodeDraw, CodeSpec, InfoGAN, QOutput
-from .base import Objective, StepContext, Terms, check_finite, check_finite_grads
+from .base import Objective, StepContext, Terms, adam, check_finite, check_finite_grads
 
 LOG2 = math.log(2.0)
 
@@ -119,8 +119,8 @@ class InfoGANObjective(Objective):
         betas = (train_cfg.adam_beta1, train_cfg.adam_beta2)
         p = self.params
         return {
-            "generator": _adam(model.generator_parameters(), p.g_lr, betas),
-            "discriminator": _adam(model.discriminator_parameters(), p.d_lr, betas),
+            "generator": adam(model.generator_parameters(), p.g_lr, betas),
+            "discriminator": adam(model.discriminator_parameters(), p.d_lr, betas),
         }
 
     def _info(self, model: InfoGAN, q: QOutput, draw: CodeDraw) -> tuple[Terms, torch.Tensor]:
@@ -209,9 +209,3 @@ def _zero_grads(optimizers: dict[str, torch.optim.Optimizer]) -> None:
     """Drop every gradient, so each phase's finiteness check sees its own gradients only."""
     for opt in optimizers.values():
         opt.zero_grad(set_to_none=True)
-
-
-def _adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
-    """Adam; the fused implementation where every parameter is on the CPU or a CUDA device."""
-    fused = all(q.device.type in ("cpu", "cuda") for q in params)
-    return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused or None)

@@ -218,6 +218,20 @@ def restore_optimizer(opt: torch.optim.Optimizer, name: str, ckpt: Checkpoint) -
         raise CheckpointError(
             f"{ckpt.path}: optimizer {name!r} does not match this model ({exc})"
         ) from None
+    _match_layouts(opt)
+
+
+def _match_layouts(opt: torch.optim.Optimizer) -> None:
+    """Give each restored per-parameter state tensor its parameter's memory layout.
+
+    Checkpoints hold contiguous tensors; a channels-last parameter's moments must be
+    channels-last again, or a fused optimizer pairs elements of different positions."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            st = opt.state.get(p, {})
+            for k, v in st.items():
+                if isinstance(v, torch.Tensor) and v.shape == p.shape and v.stride() != p.stride():
+                    st[k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
 
 
 def prune_checkpoints(folder: Path, keep: int) -> None:

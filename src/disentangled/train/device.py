@@ -26,6 +26,20 @@ def resolve_device(name: str) -> torch.device:
     return dev
 
 
+def prefer_channels_last(module: torch.nn.Module, device: torch.device) -> None:
+    """On a CPU, store the 4-D weights of a module with convolutions channels-last (NHWC).
+
+    oneDNN's CPU convolutions work in that layout, so the weights are not reordered at every call
+    and the activations stay in it from layer to layer; the arithmetic is unchanged (float
+    rounding aside). Other devices and convolution-free modules are left as they are.
+    """
+    if device.type != "cpu":
+        return
+    convs = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
+    if any(isinstance(m, convs) for m in module.modules()):
+        module.to(memory_format=torch.channels_last)
+
+
 def autocast_factory(device: torch.device, precision: str) -> Callable[[], AbstractContextManager]:
     """A zero-argument factory of the autocast context for ``precision`` (fp32 -> no-op)."""
     if precision == "fp32":

@@ -10,6 +10,7 @@ from ..config import RunConfig
 from ..errors import CheckpointError
 from ..objectives import build_objective
 from .checkpoint import list_checkpoints, load_checkpoint, restore_module
+from .device import prefer_channels_last
 from .rundir import RunDir
 
 
@@ -32,4 +33,6 @@ def load_model(
     objective = build_objective(cfg.objective, dataset_size=1, recon=cfg.model.recon)
     model = objective.build_model(cfg.model, image_shape)
     restore_module(model, ckpt.section("model"), "model", ckpt.path)
-    return cfg, model.to(device).eval(), ckpt.step
+    model.to(device)
+    prefer_channels_last(model, torch.device(device))  # the layout training used
+    return cfg, model.eval(), ckpt.step

@@ -31,7 +31,7 @@ from .checkpoint import (
     restore_optimizer,
     save_checkpoint,
 )
-from .device import autocast_factory, resolve_device
+from .device import autocast_factory, prefer_channels_last, resolve_device
 from .distributed import (
     DistInfo,
     any_rank,
@@ -124,6 +124,8 @@ def build_session(cfg: RunConfig, run: RunDir, dataset: GroundTruthData | None =
     objective.check_model(model)
     model.to(device)
     objective.to(device)
+    prefer_channels_last(model, device)
+    prefer_channels_last(objective, device)
     optimizers = objective.configure_optimizers(model, t)
     if info.enabled:
         broadcast_parameters(model)
