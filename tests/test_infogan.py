@@ -353,6 +353,37 @@ def test_optimizers_partition_the_parameters_with_the_preset_rates():
     assert opts["generator"].param_groups[0]["betas"] == (0.5, 0.999)
 
 
+def test_q_optimizer_generator_moves_the_q_head_to_g_and_out_of_the_d_step():
+    """q_optimizer=generator: Q in G's optimizer (g_lr), the D step is the GAN loss alone (the
+    trunk's update equals one from d_loss only) and the Q head moves in the G step."""
+    obj = _objective(q_optimizer="generator")
+    model = _model(obj)
+    twin = copy.deepcopy(model)
+    opts = obj.configure_optimizers(model, TrainCfg)
+    ids = {name: {id(p) for g in o.param_groups for p in g["params"]} for name, o in opts.items()}
+    q_ids = {id(p) for p in model.q_head.parameters()}
+    assert q_ids <= ids["generator"] and q_ids.isdisjoint(ids["discriminator"])
+    assert len(ids["generator"] | ids["discriminator"]) == len(list(model.parameters()))
+    assert opts["generator"].param_groups[0]["lr"] == obj.params.g_lr
+
+    x = torch.rand(8, *SHAPE, generator=torch.Generator().manual_seed(5))
+    q_before = [p.detach().clone() for p in model.q_head.parameters()]
+    obj.training_step(model, x, 0, opts, _ctx(11))
+    # the D step alone, replayed on the twin with the GAN loss only
+    twin_d = [*twin.trunk.parameters(), *twin.d_head.parameters()]
+    d_opt = torch.optim.Adam(twin_d, lr=obj.params.d_lr, betas=(0.5, 0.999))
+    d = obj.discriminator_terms(twin, x, torch.Generator().manual_seed(11))
+    assert torch.equal(d["loss"], d["d_loss"])
+    d_opt.zero_grad(set_to_none=True)
+    d["loss"].backward()
+    d_opt.step()
+    for a, b in zip(model.trunk.parameters(), twin.trunk.parameters(), strict=True):
+        assert torch.allclose(a, b, rtol=0, atol=1e-7)
+    assert not all(
+        torch.equal(a, b) for a, b in zip(q_before, model.q_head.parameters(), strict=True)
+    )
+
+
 # ----------------------------------------------------------------------------- pictures
 
 
@@ -490,6 +521,7 @@ def test_checkpoint_round_trip_restores_the_model(tmp_path):
         ("q_variance=wide", "q_variance"),
         ("noise_dim=-3", "noise_dim"),
         ("g_lr=0", "g_lr"),
+        ("q_optimizer=both", "q_optimizer"),
     ],
 )
 def test_bad_input_exits_2_naming_the_problem(tmp_path, capsys, override, fragment):

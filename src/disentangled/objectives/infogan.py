@@ -19,6 +19,10 @@ authors' code (Adam β1 = 0.5 for both players):
 
 λ_i is ``lambda_cat`` for categorical codes and ``lambda_cont`` for continuous ones. The run's
 ``train.adam_beta1`` / ``train.adam_beta2`` apply to both optimizers; ``train.lr`` is unused.
+
+``q_optimizer: generator`` is the arrangement of several later implementations: the Q head is
+trained with G (lr ``g_lr``, in step 2, on the same L_I), and step 1 minimises the GAN loss alone
+(trunk and D head), so the shared trunk learns only to tell real from fake.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from ..models.infogan import Q_VARIANCES, CodeDraw, CodeSpec, InfoGAN, QOutput
 from .base import Objective, StepContext, Terms, adam, check_finite, check_finite_grads
 
 LOG2 = math.log(2.0)
+Q_OPTIMIZERS = ("discriminator", "generator")  # which player's optimizer trains the Q head
 
 
 @dataclass
@@ -46,6 +51,7 @@ class InfoGANParams:
     q_variance: str = "fixed"
     g_lr: float = 1e-3
     d_lr: float = 2e-4
+    q_optimizer: str = "discriminator"
 
     def validate(self) -> None:
         check_int("objective.noise_dim", self.noise_dim, lo=0, hi=4096)
@@ -55,6 +61,7 @@ class InfoGANParams:
             if value < 0:
                 raise ConfigError(f"objective.{name} must be >= 0 (a weight on L_I), got {value}")
         check_choice("objective.q_variance", self.q_variance, Q_VARIANCES)
+        check_choice("objective.q_optimizer", self.q_optimizer, Q_OPTIMIZERS)
         check_float("objective.g_lr", self.g_lr, lo=0.0, lo_open=True, hi=10.0)
         check_float("objective.d_lr", self.d_lr, lo=0.0, lo_open=True, hi=10.0)
 
@@ -115,12 +122,18 @@ class InfoGANObjective(Objective):
 
     def configure_optimizers(self, model: InfoGAN, train_cfg) -> dict[str, torch.optim.Optimizer]:
         """``generator``: Adam(G, g_lr); ``discriminator``: Adam(trunk + D head + Q head, d_lr);
-        betas from the run's train config."""
+        with ``q_optimizer: generator`` the Q head is in the generator's instead. Betas from the
+        run's train config."""
         betas = (train_cfg.adam_beta1, train_cfg.adam_beta2)
         p = self.params
+        g_params, d_params = model.generator_parameters(), model.discriminator_parameters()
+        if p.q_optimizer == "generator":
+            q_ids = {id(q) for q in model.q_head.parameters()}
+            g_params += list(model.q_head.parameters())
+            d_params = [q for q in d_params if id(q) not in q_ids]
         return {
-            "generator": adam(model.generator_parameters(), p.g_lr, betas),
-            "discriminator": adam(model.discriminator_parameters(), p.d_lr, betas),
+            "generator": adam(g_params, p.g_lr, betas),
+            "discriminator": adam(d_params, p.d_lr, betas),
         }
 
     def _info(self, model: InfoGAN, q: QOutput, draw: CodeDraw) -> tuple[Terms, torch.Tensor]:
@@ -139,8 +152,9 @@ class InfoGANObjective(Objective):
         h_fake = model.features(fake)
         d_loss, real_acc, fake_acc = discriminator_loss(real_logit, model.d_logit(h_fake))
         info, weighted = self._info(model, model.q_from_features(h_fake), draw)
+        q_here = self.params.q_optimizer == "discriminator"  # else Q learns in the G step only
         return {
-            "loss": d_loss - weighted,
+            "loss": d_loss - weighted if q_here else d_loss,
             "d_loss": d_loss,
             "d_real_acc": real_acc,
             "d_fake_acc": fake_acc,
