@@ -68,6 +68,40 @@ def test_round_trip_restores_everything(tmp_path):
     assert torch.equal(torch.rand(5, generator=gen), torch.rand(5, generator=gen2))
 
 
+def test_fused_adam_of_channels_last_weights_resumes_exactly(tmp_path):
+    """Checkpoints hold contiguous tensors; restored moments of a channels-last weight must take
+    its layout again, or the fused step pairs moments with the wrong elements."""
+
+    def setup():
+        torch.manual_seed(0)
+        conv = torch.nn.Conv2d(3, 8, 3).to(memory_format=torch.channels_last)
+        return conv, torch.optim.Adam(conv.parameters(), lr=0.1, fused=True)
+
+    def step(conv, opt, seed):
+        x = torch.randn(2, 3, 6, 6, generator=torch.Generator().manual_seed(seed))
+        opt.zero_grad()
+        conv(x).square().sum().backward()
+        opt.step()
+
+    conv, opt = setup()
+    step(conv, opt, 0)
+    path = save_checkpoint(
+        tmp_path, 1, model=conv, objective=None, optimizers={"main": opt}, generators={}, config={}
+    )
+    step(conv, opt, 1)
+    conv2, opt2 = setup()
+    ckpt = load_checkpoint(path)
+    restore_module(conv2, ckpt.section("model"), "model", path)
+    restore_optimizer(opt2, "main", ckpt)
+    for p in conv2.parameters():
+        for v in opt2.state[p].values():
+            if v.shape == p.shape:
+                assert v.stride() == p.stride()
+    step(conv2, opt2, 1)
+    for a, b in zip(conv.parameters(), conv2.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
 def test_no_temporary_files_left_and_pruning(tmp_path):
     for step in (1, 2, 3):
         _save(tmp_path, step)
