@@ -54,7 +54,7 @@ JOINTVAE_SEEDS ?= 0 1 2
 .PHONY: reproduce-jointvae-mnist
 reproduce-jointvae-mnist: $(STAMP)
 	$(PY) -m disentangled.evaluation.reproduce --preset jointvae-mnist --seeds $(JOINTVAE_SEEDS) \
-		--out runs/jointvae-mnist $(if $(MNIST_DIR),data.path=$(MNIST_DIR))
+		--out runs/jointvae-mnist$(JOINTVAE_SUFFIX) $(if $(MNIST_DIR),data.path=$(MNIST_DIR)) $(JOINTVAE_ARGS)
 
 # InfoGAN on MNIST with the preset (5,000 updates of batch 128) for three seeds, one run directory
 # each under runs/infogan-mnist/; prints each seed's test accuracy of the categorical code, the
