@@ -86,6 +86,17 @@ def test_monitor_is_silent_at_a_capacity_capped_at_log_n():
     assert mon.update(1, {"capacity": c}, {}) == []
 
 
+def test_monitor_is_silent_at_a_discrete_capacity_clipped_at_log_k():
+    """C_disc clipped at log 10 is logged in float32, just above log 10; 2.5 nats is above."""
+    bound = math.log(10)
+    c = float(np.float32(bound))
+    assert c > bound  # the premise: float32 rounds this one up
+    mon = CapacityMonitor(dataset_size=60_000, disc_bound=bound)
+    assert mon.update(1, {"capacity_disc": c}, {}) == []
+    warned = mon.update(2, {"capacity_disc": 2.5}, {})
+    assert len(warned) == 1 and "sum log K = 2.303" in warned[0]
+
+
 def test_monitor_warns_when_divergence_grows_but_information_does_not():
     mon = CapacityMonitor(dataset_size=10**6, window=2)
     diag = {"mi_ceiling": 9.0}
