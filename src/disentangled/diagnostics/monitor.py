@@ -15,6 +15,12 @@ import math
 from typing import Any
 
 
+def _above(logged: Any, bound: float) -> bool:
+    """Whether a capacity logged in float32 is above ``bound`` by more than its rounding (a
+    capacity capped or clipped at the bound may be logged just above it)."""
+    return isinstance(logged, float) and logged > bound * (1.0 + 1e-6)
+
+
 class CapacityMonitor:
     """Feed :meth:`update` the training record and the diagnostics record of one step."""
 
@@ -38,8 +44,7 @@ class CapacityMonitor:
         """Returns the warnings raised for the first time at this step."""
         new: list[str] = []
         c_cont = train_record.get("capacity_cont", train_record.get("capacity"))
-        # C is logged in float32: capped at the bound (capacity_max=auto) it must not count as above
-        if isinstance(c_cont, float) and c_cont > self.cont_bound * (1.0 + 1e-6):
+        if _above(c_cont, self.cont_bound):
             new += self._once(
                 "cont_bound",
                 f"step {step}: the capacity C = {c_cont:.2f} nats exceeds log N = "
@@ -49,8 +54,7 @@ class CapacityMonitor:
                 "and entangles",
             )
         c_disc = train_record.get("capacity_disc")
-        # clipped at sum log K, C_disc is logged in float32 too
-        if isinstance(c_disc, float) and self.disc_bound and c_disc > self.disc_bound * (1 + 1e-6):
+        if self.disc_bound and _above(c_disc, self.disc_bound):
             new += self._once(
                 "disc_bound",
                 f"step {step}: the discrete capacity {c_disc:.3f} nats exceeds sum log K = "
