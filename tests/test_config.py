@@ -68,6 +68,8 @@ def test_overrides_reach_their_sections():
         ("justtext", "key=value"),
         ("disc=[1]", "K >= 2"),
         ("lr=.inf", "finite"),
+        ("data.size=4", "data.size"),
+        ("size=28.5", "data.size"),
     ],
 )
 def test_bad_values_name_the_field(override, fragment):
@@ -75,6 +77,12 @@ def test_bad_values_name_the_field(override, fragment):
     preset = preset or ("capacity-dsprites" if "capacity" in override else "betavae-dsprites")
     with pytest.raises(ConfigError, match=fragment.replace(".", r"\.").replace("[", r"\[")):
         load_config(preset=preset, overrides=[override])
+
+
+def test_data_size_is_optional_and_reaches_the_data_section():
+    assert load_config(preset="infogan-mnist").data.size is None
+    assert load_config(preset="infogan-mnist", overrides=["size=28"]).data.size == 28
+    assert load_config(preset="infogan-mnist", overrides=["data.size=64"]).data.size == 64
 
 
 def test_unknown_preset_lists_known():

@@ -14,10 +14,12 @@ import pytest
 import torch
 
 from disentangled.cli import main
+from disentangled.config import load_config
 from disentangled.data import download as dl
-from disentangled.data import load_dataset, mnist
+from disentangled.data import load_configured, load_dataset, mnist
 from disentangled.data.mnist import MNIST, Source, load_source, read_images, read_labels, resize
 from disentangled.errors import ConfigError, DataError
+from disentangled.evaluation import held_out_split
 
 REAL = Path("/work/shared/data/mnist")
 needs_real = pytest.mark.skipif(
@@ -249,6 +251,22 @@ def test_bad_labels(tmp_path):
     lab.write_bytes(idx_labels(np.arange(10), magic=mnist.IMAGES_MAGIC))
     with pytest.raises(DataError, match="wrong magic number"):
         load_dataset("mnist", path=str(tmp_path))
+
+
+def test_a_run_config_loads_its_data_at_its_size(tmp_path):
+    images, _ = write_split(tmp_path, n=12)
+    write_split(tmp_path, n=7, split="test")
+    cfg = load_config(preset="infogan-mnist", overrides=[f"data.path={tmp_path}"])
+    assert load_configured(cfg.data).image_shape == (1, 32, 32)  # the loader's default
+    cfg = load_config(preset="infogan-mnist", overrides=[f"data.path={tmp_path}", "size=28"])
+    native = load_configured(cfg.data)
+    assert native.image_shape == (1, 28, 28)
+    assert torch.equal(native.images_u8[:, 0], torch.from_numpy(images))
+    test = held_out_split(cfg.data.name, cfg.data.path, cfg.data.size)
+    assert test.image_shape == (1, 28, 28) and len(test) == 7
+    cfg = load_config(preset="vae-dsprites", overrides=["size=28"])
+    with pytest.raises(ConfigError, match=r"no option \['size'\]"):
+        load_configured(cfg.data)
 
 
 def test_bad_options(tmp_path):

@@ -24,11 +24,14 @@ RECONS = ("bernoulli", "gaussian")
 
 @dataclass
 class DataConfig:
-    """Which dataset to train on. ``subset`` picks a seeded random subset of that many images."""
+    """Which dataset to train on. ``subset`` picks a seeded random subset of that many images;
+    ``size`` (pixels) sets the image side of datasets that resize (MNIST, Fashion-MNIST: 32 when
+    unset, 28 their native side); other datasets refuse it."""
 
     name: str = "dsprites"
     subset: int | None = None
     path: str | None = None
+    size: int | None = None
 
     def validate(self) -> None:
         check_str("data.name", self.name)
@@ -36,6 +39,8 @@ class DataConfig:
             check_int("data.subset", self.subset, lo=1)
         if self.path is not None:
             check_str("data.path", self.path)
+        if self.size is not None:
+            check_int("data.size", self.size, lo=8, hi=256)
 
 
 @dataclass

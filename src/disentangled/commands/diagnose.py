@@ -36,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..data import load_dataset
+    from ..data import load_configured
     from ..diagnostics import dataset_batches, encode_posteriors, information_estimates
     from ..errors import UserError
     from ..io import atomic_write_text
@@ -50,9 +50,7 @@ def run(args: argparse.Namespace) -> int:
     run_dir = RunDir.open(args.run_dir)
     cfg = run_dir.load_config()
     device = resolve_device(args.device)
-    dataset = load_dataset(
-        cfg.data.name, subset=cfg.data.subset, seed=cfg.train.seed, path=cfg.data.path
-    )
+    dataset = load_configured(cfg.data, seed=cfg.train.seed)
     _, model, step = load_model(run_dir, image_shape=dataset.image_shape, device=device)
     g = torch.Generator().manual_seed(args.seed)
     n = len(dataset) if args.images is None else min(args.images, len(dataset))

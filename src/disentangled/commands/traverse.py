@@ -50,7 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import load_dataset
+    from ..data import load_configured
     from ..models.kind import is_generative_adversarial
     from ..train.device import resolve_device
     from ..train.load import load_model
@@ -59,9 +59,7 @@ def run(args: argparse.Namespace) -> int:
     run_dir = RunDir.open(args.run_dir)
     cfg = run_dir.load_config()
     device = resolve_device(args.device)
-    data = load_dataset(
-        cfg.data.name, subset=cfg.data.subset, seed=cfg.train.seed, path=cfg.data.path
-    )
+    data = load_configured(cfg.data, seed=cfg.train.seed)
     _, model, step = load_model(run_dir, image_shape=data.image_shape, device=device)
     folder = Path(args.out) if args.out else run_dir.figures
     if is_generative_adversarial(model):

@@ -76,11 +76,23 @@ def load_dataset(
     return loader(subset=subset, seed=seed, path=path, **kw)
 
 
+def load_configured(data, *, seed: int = 0, **kw) -> GroundTruthData:
+    """The dataset of a run's ``data`` section (name, subset, path, and size when set).
+
+    ``data`` is a :class:`disentangled.config.DataConfig`; ``kw`` are further loader options
+    (e.g. ``split="test"``).
+    """
+    if data.size is not None:
+        kw["size"] = data.size
+    return load_dataset(data.name, subset=data.subset, seed=seed, path=data.path, **kw)
+
+
 __all__ = [
     "GroundTruthData",
     "PackedBinaryData",
     "Subset",
     "available_datasets",
     "choose_subset",
+    "load_configured",
     "load_dataset",
 ]

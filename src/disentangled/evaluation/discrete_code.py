@@ -20,11 +20,15 @@ DEFAULT_BATCH = 1024
 DATASETS_WITH_TEST_SPLIT = ("mnist", "fashion-mnist")
 
 
-def held_out_split(name: str, path: str | None = None) -> GroundTruthData | None:
-    """The held-out test split of dataset ``name`` (all of it), or None when it has none."""
+def held_out_split(
+    name: str, path: str | None = None, size: int | None = None
+) -> GroundTruthData | None:
+    """The held-out test split of dataset ``name`` (all of it, ``size`` pixels a side when
+    given, else the loader's default), or None when the dataset has none."""
     if name not in DATASETS_WITH_TEST_SPLIT:
         return None
-    return load_dataset(name, path=path, split="test")
+    options = {} if size is None else {"size": size}
+    return load_dataset(name, path=path, split="test", **options)
 
 
 @torch.no_grad()

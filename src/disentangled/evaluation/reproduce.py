@@ -89,7 +89,7 @@ def run_seed(
     start = time.perf_counter()
     session = train(cfg, run, resume=resume)
     seconds = time.perf_counter() - start
-    test = held_out_split(cfg.data.name, cfg.data.path)
+    test = held_out_split(cfg.data.name, cfg.data.path, cfg.data.size)
     summary = {
         "seed": seed,
         "run": str(run.path),

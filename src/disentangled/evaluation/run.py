@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..data import load_dataset
+from ..data import load_configured
 from ..data.base import varying_factors
 from ..errors import UserError
 from ..io import atomic_write_text
@@ -74,9 +74,7 @@ def evaluate_run(
     run = RunDir.open(run_dir)
     cfg = run.load_config()
     dev = resolve_device(device)
-    dataset = load_dataset(
-        cfg.data.name, subset=cfg.data.subset, seed=cfg.train.seed, path=cfg.data.path
-    )
+    dataset = load_configured(cfg.data, seed=cfg.train.seed)
     _, model, step = load_model(run, image_shape=dataset.image_shape, device=dev)
     dataset = varying_factors(dataset)  # as disentanglement_lib: constant factors are not scored
     names = list(metrics) if metrics else default_metrics(dataset, model)
@@ -97,7 +95,7 @@ def evaluate_run(
     if DISCRETE in names:
         if not _disc(model):
             raise MetricInputError("discrete_code: the model has no categorical latent")
-        test = held_out_split(cfg.data.name, cfg.data.path) or dataset
+        test = held_out_split(cfg.data.name, cfg.data.path, cfg.data.size) or dataset
         results[DISCRETE] = _score_categorical(model, test, dev)
     record = {
         "metrics": results,

@@ -65,7 +65,7 @@ def model_pictures(
     dataset becomes ``why_not`` instead of an error. ``limit`` (None: the default of the model's
     kind) is the traversal range in standard deviations of a VAE, or the half-width of an
     InfoGAN's continuous-code sweep."""
-    from ..data import load_dataset
+    from ..data import load_configured
     from ..train.device import resolve_device
     from ..train.load import load_model
 
@@ -74,9 +74,7 @@ def model_pictures(
     cfg = info.cfg
     try:
         dev = resolve_device(device)
-        data = load_dataset(
-            cfg.data.name, subset=cfg.data.subset, seed=cfg.train.seed, path=cfg.data.path
-        )
+        data = load_configured(cfg.data, seed=cfg.train.seed)
         _, model, step = load_model(info.run, image_shape=data.image_shape, device=dev)
     except UserError as exc:
         return ModelPictures(why_not=str(exc))

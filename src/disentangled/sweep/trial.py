@@ -98,12 +98,10 @@ def evaluate(folder: Path, options: TrialOptions) -> dict[str, str]:
 
 
 def _train(sd: SweepDir, trial: Trial, cfg, run, resumed_from: int | None, options: TrialOptions):
-    from ..data import load_dataset
+    from ..data import load_configured
     from ..train import train
 
-    dataset = load_dataset(
-        cfg.data.name, subset=cfg.data.subset, seed=cfg.train.seed, path=cfg.data.path
-    )
+    dataset = load_configured(cfg.data, seed=cfg.train.seed)
     dataset = inject(dataset, options.faults, trial.id, sd.faults)
     return train(cfg, run, resume=resumed_from is not None, dataset=dataset)
 

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from .._malloc import tune_malloc
 from ..config import RunConfig
-from ..data import GroundTruthData, load_dataset
+from ..data import GroundTruthData, load_configured
 from ..errors import RunWriteError, TrainingDiverged
 from ..objectives import StepContext, build_objective
 from .checkpoint import (
@@ -113,9 +113,7 @@ def build_session(cfg: RunConfig, run: RunDir, dataset: GroundTruthData | None =
         if device.type == "cuda":
             device = torch.device("cuda", info.local_rank)
     if dataset is None:
-        dataset = load_dataset(
-            cfg.data.name, subset=cfg.data.subset, seed=t.seed, path=cfg.data.path
-        )
+        dataset = load_configured(cfg.data, seed=t.seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(t.seed)
         objective = build_objective(cfg.objective, dataset_size=len(dataset), recon=cfg.model.recon)
