@@ -80,8 +80,9 @@ def test_bad_values_name_the_field(override, fragment):
 
 
 def test_data_size_is_optional_and_reaches_the_data_section():
-    assert load_config(preset="infogan-mnist").data.size is None
-    assert load_config(preset="infogan-mnist", overrides=["size=28"]).data.size == 28
+    assert load_config(preset="jointvae-mnist").data.size is None  # the loader's 32
+    assert load_config(preset="infogan-mnist").data.size == 28  # the paper's side
+    assert load_config(preset="jointvae-mnist", overrides=["size=28"]).data.size == 28
     assert load_config(preset="infogan-mnist", overrides=["data.size=64"]).data.size == 64
 
 

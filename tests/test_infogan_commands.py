@@ -76,7 +76,7 @@ def trained(tmp_path_factory, one_thread) -> Trained:
 
 
 def _model(t: Trained):
-    shape = load_dataset("mnist", path=str(t.data)).image_shape
+    shape = load_dataset("mnist", path=str(t.data), size=28).image_shape  # the preset's side
     _, model, _ = load_model(RunDir.open(t.run), image_shape=shape)
     return model, shape
 
@@ -147,7 +147,7 @@ def test_evaluate_diagnose_and_report(trained, capsys):
     assert main(["evaluate", str(run)]) == 0
     record = json.loads((run / "eval" / "metrics.json").read_text())
     model, _ = _model(trained)
-    test = load_dataset("mnist", path=str(trained.data), split="test")
+    test = load_dataset("mnist", path=str(trained.data), split="test", size=28)
     expected = evaluate_infogan_categorical(model, test)
     assert record["metrics"]["discrete_code"] == expected  # exact: JSON keeps every float
     assert 0.0 <= expected["disc_0"]["accuracy_hungarian"] <= 1.0
@@ -182,21 +182,21 @@ def test_evaluate_diagnose_and_report(trained, capsys):
         assert (int(a["width"]), int(a["height"])) == _grid_size(10, 10, side, 64 // side)
 
 
-def test_a_run_at_the_native_28x28_side_is_reopened_at_that_side(trained, tmp_path, capsys):
-    """data.size=28 (the paper's MNIST side) reaches training and every command that reloads
-    the run: a 7x7 first map in G, so a model rebuilt at 32x32 could not load the checkpoint."""
-    run = tmp_path / "run28"
+def test_a_run_at_another_side_is_reopened_at_that_side(trained, tmp_path, capsys):
+    """data.size=32 (the preset runs at the paper's 28) reaches training and every command that
+    reloads the run: an 8x8 first map in G, so a model rebuilt at 28x28 could not load it."""
+    run = tmp_path / "run32"
     args = [a.format(out=run) for a in TRAIN]
-    assert main([*args, f"data.path={trained.data}", "data.size=28"]) == 0
-    _, model, _ = load_model(RunDir.open(run), image_shape=(1, 28, 28))
-    assert model.generate(model.sample_codes(2, None, "cpu")).shape == (2, 1, 28, 28)
+    assert main([*args, f"data.path={trained.data}", "data.size=32"]) == 0
+    _, model, _ = load_model(RunDir.open(run), image_shape=(1, 32, 32))
+    assert model.generate(model.sample_codes(2, None, "cpu")).shape == (2, 1, 32, 32)
     assert main(["evaluate", str(run)]) == 0
     record = json.loads((run / "eval" / "metrics.json").read_text())
-    test = load_dataset("mnist", path=str(trained.data), split="test", size=28)
+    test = load_dataset("mnist", path=str(trained.data), split="test", size=32)
     assert record["metrics"]["discrete_code"] == evaluate_infogan_categorical(model, test)
     assert main(["traverse", str(run), "--values", "3", "--out", str(tmp_path / "g")]) == 0
     with Image.open(tmp_path / "g" / "codes_cat0_cont0.png") as im:
-        assert im.size == _grid_size(10, 3, 28, 64 // 28)
+        assert im.size == _grid_size(10, 3, 32, 64 // 32)
     assert main(["diagnose", str(run), "--images", "8", "--samples", "16"]) == 0
     assert main(["report", str(run)]) == 0
     capsys.readouterr()

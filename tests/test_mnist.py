@@ -256,9 +256,9 @@ def test_bad_labels(tmp_path):
 def test_a_run_config_loads_its_data_at_its_size(tmp_path):
     images, _ = write_split(tmp_path, n=12)
     write_split(tmp_path, n=7, split="test")
-    cfg = load_config(preset="infogan-mnist", overrides=[f"data.path={tmp_path}"])
+    cfg = load_config(preset="jointvae-mnist", overrides=[f"data.path={tmp_path}"])
     assert load_configured(cfg.data).image_shape == (1, 32, 32)  # the loader's default
-    cfg = load_config(preset="infogan-mnist", overrides=[f"data.path={tmp_path}", "size=28"])
+    cfg = load_config(preset="jointvae-mnist", overrides=[f"data.path={tmp_path}", "size=28"])
     native = load_configured(cfg.data)
     assert native.image_shape == (1, 28, 28)
     assert torch.equal(native.images_u8[:, 0], torch.from_numpy(images))
