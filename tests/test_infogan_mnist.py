@@ -11,6 +11,7 @@ arithmetic, and far beyond what an untrained Q shows.
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import torch
 
 from disentangled.config import load_config
 from disentangled.data import load_dataset
+from disentangled.evaluation.infogan import reproduce_seed
 from disentangled.train import RunDir, train
 from disentangled.train.runlog import read_metrics
 
@@ -58,3 +60,17 @@ def test_categorical_information_climbs_toward_log_10(tmp_path):
     assert max(li) <= math.log(10)
     assert last >= THRESHOLD, f"L_I(cat) reached only {last:.3f} nats: {li}"
     assert last - first >= 0.5, f"L_I(cat) did not climb: {li}"
+
+
+@pytest.mark.slow
+def test_reproduces_infogan_mnist_accuracy(tmp_path):
+    """The infogan-mnist preset at the paper's length (5,000 updates of batch 128) for seeds 0, 1,
+    2: the issue's target is a median test accuracy of the categorical code of at least 0.95 (the
+    paper reports 5 % error). About 1.5 hours on a 2-core CPU; see docs/infogan.md."""
+    results = [
+        reproduce_seed("infogan-mnist", seed, tmp_path, [f"data.path={REAL}", "progress=false"])
+        for seed in (0, 1, 2)
+    ]
+    accs = [r["categorical"]["disc_0"]["accuracy_hungarian"] for r in results]
+    assert all(r["step"] == 5_000 for r in results)
+    assert statistics.median(accs) >= 0.95, accs
