@@ -571,6 +571,21 @@ def test_reproduction_scores_each_seed_and_resumes_to_more_steps(tmp_path, capsy
     assert "median" in first and "spread" in first
     assert reproduce(["--seeds", "1", *args, "steps=2"]) == 0  # resumes to the longer length
     assert "seed 1: test accuracy" in capsys.readouterr().out
-    summary = json.loads((tmp_path / "runs/seed1/eval/infogan_categorical.json").read_text())
+    path = tmp_path / "runs/seed1/eval/infogan_categorical.json"
+    summary = json.loads(path.read_text())
     assert (summary["split"], summary["step"], summary["steps"]) == ("test", 2, 2)
+    assert summary["trained_this_call"] and summary["train_seconds"] > 0
     assert 0.0 <= summary["categorical"]["disc_0"]["accuracy_hungarian"] <= 1.0
+
+    # a complete run scored again keeps the training time its summary recorded
+    recorded = {**summary, "train_seconds": 1234.5, "steps_per_second": 6.5}
+    path.write_text(json.dumps(recorded))
+    assert reproduce(["--seeds", "1", *args, "steps=2"]) == 0
+    assert "already trained (1234 s of training recorded, 6.5 steps/s)" in capsys.readouterr().out
+    again = json.loads(path.read_text())
+    assert (again["train_seconds"], again["steps_per_second"]) == (1234.5, 6.5)
+    assert not again["trained_this_call"] and again["categorical"] == summary["categorical"]
+    path.unlink()  # no record of the training left: no time is invented
+    assert reproduce(["--seeds", "1", *args, "steps=2"]) == 0
+    assert "already trained (no training time recorded)" in capsys.readouterr().out
+    assert json.loads(path.read_text())["train_seconds"] is None

@@ -45,6 +45,7 @@ class Scoring:
 
 DESCRIPTION = "train a preset for several seeds and print the test accuracy of its categorical code"
 DISCRETE_CODE = Scoring("discrete_code", "discrete_code.json", evaluate_discrete_code)
+UNKNOWN_TIMING = {"train_seconds": None, "steps_per_second": None}  # complete before, no record
 
 
 def open_seed_run(
@@ -83,20 +84,25 @@ def run_seed(
 ) -> dict:
     """Train (or resume) one seed, score it with ``scoring`` on the test split (the training data
     when the dataset has none) and write the summary to ``RUN/eval/<scoring.file>``; returns
-    ``{seed, run, step, steps, train_seconds, steps_per_second, split, <scoring.key>: scores}``."""
+    ``{seed, run, step, steps, trained_this_call, train_seconds, steps_per_second, split,
+    <scoring.key>: scores}``. The timing is this call's when it trained; a run that was already
+    complete keeps what its earlier summary recorded (None when there is none)."""
     cfg, run, resume = open_seed_run(preset, seed, Path(out), overrides)
     first = last_step(run) if resume else 0
     start = time.perf_counter()
     session = train(cfg, run, resume=resume)
     seconds = time.perf_counter() - start
     test = held_out_split(cfg.data.name, cfg.data.path, cfg.data.size)
+    trained = session.step > first
+    earlier = None if trained else earlier_timing(run.eval / scoring.file, session.step)
     summary = {
         "seed": seed,
         "run": str(run.path),
         "step": session.step,
         "steps": cfg.train.steps,
-        "train_seconds": round(seconds, 1),
-        "steps_per_second": round((session.step - first) / max(seconds, 1e-9), 3),
+        "trained_this_call": trained,
+        # a complete run scored again keeps the training time its earlier summary recorded
+        **(timing(seconds, session.step - first) if trained else earlier or UNKNOWN_TIMING),
         "split": "test" if test is not None else "train",
         scoring.key: scoring.score(
             session.model, test if test is not None else session.dataset, session.device
@@ -107,15 +113,43 @@ def run_seed(
     return summary
 
 
+def timing(seconds: float, steps: int) -> dict[str, float]:
+    """``train_seconds`` and ``steps_per_second`` of ``steps`` trained in ``seconds``."""
+    return {
+        "train_seconds": round(seconds, 1),
+        "steps_per_second": round(steps / max(seconds, 1e-9), 3),
+    }
+
+
+def earlier_timing(path: Path, step: int) -> dict[str, float] | None:
+    """The training time an earlier summary at ``path`` recorded for a run at ``step``, or None
+    when there is no such summary (missing, unreadable, or written at another step)."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(old, dict) or old.get("step") != step:
+        return None
+    values = [old.get(k) for k in ("train_seconds", "steps_per_second")]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return None
+    return {"train_seconds": values[0], "steps_per_second": values[1]}
+
+
 def format_seed(s: dict, key: str = DISCRETE_CODE.key) -> str:
     """One line: the first categorical's scores, the step reached and the training time."""
     d = s[key]["disc_0"]
-    return (
+    head = (
         f"seed {s['seed']}: {s['split']} accuracy {d['accuracy_hungarian']:.4f} "
         f"(majority {d['accuracy_majority']:.4f}, NMI {d['nmi']:.4f}) at step {s['step']} of "
-        f"{s['steps']}, {s['train_seconds']:.0f} s of training this call "
-        f"({s['steps_per_second']:.3g} steps/s)"
+        f"{s['steps']}, "
     )
+    seconds, rate = s["train_seconds"], s["steps_per_second"]
+    if s.get("trained_this_call", True):
+        return f"{head}{seconds:.0f} s of training this call ({rate:.3g} steps/s)"
+    if seconds is not None:  # the earlier summary's figures
+        return f"{head}already trained ({seconds:.0f} s of training recorded, {rate:.3g} steps/s)"
+    return f"{head}already trained (no training time recorded)"
 
 
 def format_spread(accs: list[float]) -> str:
