@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from disentangled.errors import ConfigError
 
@@ -23,6 +24,9 @@ from . import (
 )
 from .base import GroundTruthData, Subset, choose_subset
 from .packed import PackedBinaryData
+
+if TYPE_CHECKING:
+    from disentangled.config import DataConfig
 
 Loader = Callable[..., GroundTruthData]
 
@@ -76,7 +80,7 @@ def load_dataset(
     return loader(subset=subset, seed=seed, path=path, **kw)
 
 
-def load_configured(data, *, seed: int = 0, **kw) -> GroundTruthData:
+def load_configured(data: DataConfig, *, seed: int = 0, **kw) -> GroundTruthData:
     """The dataset of a run's ``data`` section (name, subset, path, and size when set).
 
     ``data`` is a :class:`disentangled.config.DataConfig`; ``kw`` are further loader options
