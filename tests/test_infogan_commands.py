@@ -173,6 +173,7 @@ def test_evaluate_diagnose_and_report(trained, capsys):
     text = " ".join(p.text)
     assert f"{expected['disc_0']['accuracy_hungarian']:.4g}" in text  # evaluate's result
     assert "diagnostics.json" in text and "no reconstructions" in text
+    assert "on mnist at 28×28;" in text  # the run's data.size
     imgs = {a["alt"]: a for tag, a in p.tags if tag == "img"}
     assert {"GAN training curves", "generated samples"} <= set(imgs)
     grids = [a for alt, a in imgs.items() if alt.startswith("codes_cat0")]
@@ -199,6 +200,7 @@ def test_a_run_at_another_side_is_reopened_at_that_side(trained, tmp_path, capsy
         assert im.size == _grid_size(10, 3, 32, 64 // 32)
     assert main(["diagnose", str(run), "--images", "8", "--samples", "16"]) == 0
     assert main(["report", str(run)]) == 0
+    assert "on mnist at 32×32;" in (run / "report.html").read_text(encoding="utf-8")
     capsys.readouterr()
 
 

@@ -157,8 +157,9 @@ def describe_run(info: RunInfo) -> str:
         if cfg.model.disc:
             latents += f" + categoricals {cfg.model.disc}"
     subset = f" (subset of {cfg.data.subset} images)" if cfg.data.subset else ""
+    side = f" at {cfg.data.size}×{cfg.data.size}" if cfg.data.size else ""
     objective = cfg.objective.get("name", "?") + (f" ({params})" if params else "")
-    return f"{objective} on {cfg.data.name}{subset}; {cfg.model.net} net, {latents}"
+    return f"{objective} on {cfg.data.name}{side}{subset}; {cfg.model.net} net, {latents}"
 
 
 def summary_section(info: RunInfo, pics: ModelPictures) -> h.Section:
