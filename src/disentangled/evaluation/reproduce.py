@@ -94,15 +94,17 @@ def run_seed(
     seconds = time.perf_counter() - start
     test = held_out_split(cfg.data.name, cfg.data.path, cfg.data.size)
     trained = session.step > first
-    earlier = None if trained else earlier_timing(run.eval / scoring.file, session.step)
+    if trained:
+        times = timing(seconds, session.step - first)
+    else:  # a complete run scored again keeps the training time its earlier summary recorded
+        times = earlier_timing(run.eval / scoring.file, session.step) or UNKNOWN_TIMING
     summary = {
         "seed": seed,
         "run": str(run.path),
         "step": session.step,
         "steps": cfg.train.steps,
         "trained_this_call": trained,
-        # a complete run scored again keeps the training time its earlier summary recorded
-        **(timing(seconds, session.step - first) if trained else earlier or UNKNOWN_TIMING),
+        **times,
         "split": "test" if test is not None else "train",
         scoring.key: scoring.score(
             session.model, test if test is not None else session.dataset, session.device
