@@ -108,3 +108,36 @@ def test_clustering_map_is_fitted_on_train_and_scored_on_test():
     )
     assert out["train_accuracy"] == 1.0
     assert out["accuracy"] == pytest.approx(1 / 3)  # unseen cluster 2 counts as wrong
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+def test_scoring_cores_run_with_one_blas_thread_and_restore_it(monkeypatch):
+    """Small fits are slower with a multi-threaded BLAS: score() and evaluate() limit it."""
+    from threadpoolctl import threadpool_limits
+
+    from disentangled.metrics import evaluate, registry
+    from disentangled.metrics.sap import sap
+    from test_metrics_support import GridDataset, identity_encoder
+
+    seen = []
+
+    def recording_sap(*args, **kwargs):
+        seen.append(_blas_threads())
+        return sap(*args, **kwargs)
+
+    spec = registry.METRICS["sap"]
+    patched = type(spec)(**{**vars(spec), "core": recording_sap})
+    monkeypatch.setitem(registry.METRICS, "sap", patched)
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        score("sap", Z, F, Z, F)
+        sizes = {"sap": {"num_train": 200, "num_test": 100}}
+        evaluate(identity_encoder, GridDataset(), ["sap"], sizes=sizes)
+        assert _blas_threads() == before
+    assert len(seen) == 2
+    assert all(n == [1] * len(before) for n in seen)

@@ -44,18 +44,26 @@ class Recorder:
         return self.encode(images)
 
 
-def test_cache_encodes_each_distinct_image_once_in_bounded_batches():
+@pytest.mark.parametrize("dense", [True, False], ids=["dense-index", "sorted-keys"])
+def test_cache_encodes_each_distinct_image_once_in_bounded_batches(dense, monkeypatch):
+    if not dense:  # the path of grids too large for a dense index
+        monkeypatch.setattr(CodeCache, "DENSE_GRID", 0)
     rec = Recorder(identity_encoder)
     cache = CodeCache(rec, GridDataset(), batch_size=7)
+    assert (cache._slot is not None) == dense
     rs = np.random.RandomState(0)
     f = GridDataset().sample_factors(500, rs)
-    z = cache.codes_for(f)
+    np.testing.assert_array_equal(cache.codes_for(f[:40]), f[:40])
+    first = cache.encoded
+    assert first == len(np.unique(f[:40], axis=0))
+    z = cache.codes_for(f)  # partly cached, partly new rows
     np.testing.assert_array_equal(z, f)
     assert cache.encoded == len(np.unique(f, axis=0)) == sum(rec.calls)
     assert max(rec.calls) <= 7
     before = cache.encoded
     np.testing.assert_array_equal(cache.codes_for(f[::-1]), f[::-1])
     assert cache.encoded == before  # nothing new to encode
+    assert cache.requested == 40 + 2 * len(f)
 
 
 def test_compat_draws_follow_the_reference_order():

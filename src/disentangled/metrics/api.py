@@ -9,6 +9,7 @@ import torch
 
 from ._checks import MetricInputError, check_mode
 from .beta_vae import sample_beta_vae_points
+from .estimators import one_blas_thread
 from .factor_vae import sample_factor_vae_points, sample_global_variances
 from .registry import ALIASES, DEFAULT_SUITE, METRICS, MetricSpec
 from .sampling import CodeCache, Encoder, check_dataset, sample_codes
@@ -48,15 +49,16 @@ def score(
     spec = _spec(name)
     if spec.needs_test and (codes_test is None or factors_test is None):
         raise MetricInputError(f"{spec.name} needs codes_test and factors_test")
-    if spec.name == "unsupervised":
-        return spec.core(codes, factors, mode=mode, **options)
-    if factors is None:
-        raise MetricInputError(f"{spec.name} needs ground-truth factors")
-    if spec.seeded:
-        options["seed"] = seed
+    if spec.name != "unsupervised":
+        if factors is None:
+            raise MetricInputError(f"{spec.name} needs ground-truth factors")
+        if spec.seeded:
+            options["seed"] = seed
+    args = (codes, factors)
     if spec.needs_test or spec.name == "clustering":
-        return spec.core(codes, factors, codes_test, factors_test, mode=mode, **options)
-    return spec.core(codes, factors, mode=mode, **options)
+        args += (codes_test, factors_test)
+    with one_blas_thread():
+        return spec.core(*args, mode=mode, **options)
 
 
 def _evaluate_one(
@@ -69,7 +71,8 @@ def _evaluate_one(
         x_eval, y_eval = sample_beta_vae_points(
             cache, sizes["num_eval"], rng, batch_size=batch, mode=mode
         )
-        return spec.core(x, y, x_eval, y_eval, mode=mode)
+        with one_blas_thread():
+            return spec.core(x, y, x_eval, y_eval, mode=mode)
     if spec.name == "factor_vae":
         gv = sample_global_variances(cache, sizes["num_variance_estimate"], rng)
         if not np.any(np.sqrt(gv) >= 0.05):
@@ -80,9 +83,10 @@ def _evaluate_one(
         lv_eval, y_eval = sample_factor_vae_points(
             cache, sizes["num_eval"], rng, batch_size=batch, mode=mode
         )
-        return spec.core(
-            lv, y, lv_eval, y_eval, global_variances=gv, num_factors=len(cache.sizes), mode=mode
-        )
+        with one_blas_thread():
+            return spec.core(
+                lv, y, lv_eval, y_eval, global_variances=gv, num_factors=len(cache.sizes), mode=mode
+            )
     codes, factors = sample_codes(cache, sizes["num_train"], rng, batch_size=batch)
     if spec.needs_test:
         codes_test, factors_test = sample_codes(cache, sizes["num_test"], rng, batch_size=batch)

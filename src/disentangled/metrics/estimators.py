@@ -18,11 +18,14 @@ releases. We pass every setting that matters, so results do not move when defaul
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
+from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 
 def logistic_regression() -> LogisticRegression:
@@ -63,3 +66,17 @@ def quiet_fit(estimator, x, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return estimator.fit(x, y)
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run the enclosed fits with BLAS on one thread (OpenMP, hence torch, untouched).
+
+    The scores fit small models (10,000 x 10 features); a multi-threaded BLAS spends more on
+    hand-offs than on arithmetic there: the five explicitness logistic regressions of the
+    benchmark take 1.4 s with two BLAS threads and 0.36 s with one on a 2-core CPU. The metrics
+    parallelise over independent fits instead (threads in :mod:`.dci`, :mod:`.modularity`,
+    :mod:`.sap`). The limit is process-wide while it lasts.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

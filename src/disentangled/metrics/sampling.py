@@ -72,10 +72,14 @@ class CodeCache:
     """Codes of dataset images, each distinct factor row encoded once.
 
     ``codes_for(factors (n, K)) -> (n, D)`` looks rows up by their flat index in the factor grid,
-    encodes the missing ones in batches of ``batch_size`` images and gathers. Counters
-    ``requested`` and ``encoded`` say how many rows were asked for and how many images were
-    actually encoded.
+    encodes the missing ones in batches of ``batch_size`` images (in ascending flat index) and
+    gathers. Grids of at most ``DENSE_GRID`` rows (dSprites: 737,280) keep a dense index from
+    flat index to stored row, so a lookup is two gathers with no sort; larger grids keep the
+    stored keys sorted and search them. Counters ``requested`` and ``encoded`` say how many rows
+    were asked for and how many images were actually encoded.
     """
+
+    DENSE_GRID = 1 << 23  # int32 index of 32 MiB at most
 
     def __init__(
         self,
@@ -90,6 +94,8 @@ class CodeCache:
         self.sizes = check_dataset(dataset)
         self.batch_size = int(batch_size or default_encode_batch(device))
         self.device = torch.device(device) if device is not None else torch.device("cpu")
+        grid = int(np.prod(self.sizes, dtype=np.float64))
+        self._slot = np.full(grid, -1, dtype=np.int32) if grid <= self.DENSE_GRID else None
         self._keys = np.zeros(0, dtype=np.int64)
         self._codes: np.ndarray | None = None
         self.requested = 0
@@ -108,19 +114,37 @@ class CodeCache:
         self.encoded += factors.shape[0]
         return np.concatenate(out, axis=0)
 
-    def codes_for(self, factors: np.ndarray) -> np.ndarray:
-        """Codes (n, D) for factor rows (n, K)."""
-        factors = np.asarray(factors, dtype=np.int64)
-        keys = np.ravel_multi_index(tuple(factors.T), self.sizes)
-        self.requested += keys.size
+    def _encode_keys(self, keys: np.ndarray) -> np.ndarray:
+        """Codes (n, D) of the grid rows with flat indices ``keys`` (ascending, distinct)."""
+        rows = np.stack(np.unravel_index(keys, self.sizes), axis=1).astype(np.int64)
+        return self._encode_rows(rows)
+
+    def _codes_dense(self, keys: np.ndarray) -> np.ndarray:
+        slot = self._slot[keys]
+        absent = slot < 0
+        if absent.any():
+            wanted = np.zeros(self._slot.size, dtype=bool)
+            wanted[keys[absent]] = True
+            missing = np.flatnonzero(wanted)  # distinct and ascending, without a sort
+            new = self._encode_keys(missing)
+            start = 0 if self._codes is None else self._codes.shape[0]
+            self._codes = (
+                new
+                if self._codes is None
+                else np.concatenate([self._codes, new.astype(self._codes.dtype)])
+            )
+            self._slot[missing] = np.arange(start, start + missing.size, dtype=np.int32)
+            slot = self._slot[keys]
+        return self._codes[slot]
+
+    def _codes_sorted(self, keys: np.ndarray) -> np.ndarray:
         uniq, inverse = np.unique(keys, return_inverse=True)
         pos = np.searchsorted(self._keys, uniq)
         found = pos < self._keys.size
         found[found] = self._keys[pos[found]] == uniq[found]
         missing = uniq[~found]
         if missing.size:
-            rows = np.stack(np.unravel_index(missing, self.sizes), axis=1).astype(np.int64)
-            new = self._encode_rows(rows)
+            new = self._encode_keys(missing)
             keys_all = np.concatenate([self._keys, missing])
             codes_all = (
                 new
@@ -131,6 +155,15 @@ class CodeCache:
             self._keys, self._codes = keys_all[order], codes_all[order]
             pos = np.searchsorted(self._keys, uniq)
         return self._codes[pos][inverse.reshape(-1)]
+
+    def codes_for(self, factors: np.ndarray) -> np.ndarray:
+        """Codes (n, D) for factor rows (n, K)."""
+        factors = np.asarray(factors, dtype=np.int64)
+        keys = np.ravel_multi_index(tuple(factors.T), self.sizes)
+        self.requested += keys.size
+        if self._slot is not None:
+            return self._codes_dense(keys)
+        return self._codes_sorted(keys)
 
 
 def draw_factors(

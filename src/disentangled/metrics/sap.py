@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ._checks import as_codes, as_factors, check_mode, require
@@ -14,17 +17,27 @@ def sap_score_matrix(
     """Test accuracy of a linear SVM from each single code to each factor: (D, K) in [0, 1].
 
     A code that is constant in the training sample scores 0 for every factor (nothing to learn).
+    The D x K one-feature fits are independent; they run on a thread per core (liblinear
+    releases the GIL), which changes only the wall time.
     """
     d, k = codes.shape[1], factors.shape[1]
     scores = np.zeros((d, k))
-    for i in range(d):  # D x K one-feature fits; each is vectorised over samples
-        if np.ptp(codes[:, i]) == 0:
-            continue
-        for j in range(k):
-            if np.ptp(factors[:, j]) == 0:
-                continue
-            model = quiet_fit(linear_svc(), codes[:, i : i + 1], factors[:, j])
-            scores[i, j] = np.mean(model.predict(codes_test[:, i : i + 1]) == factors_test[:, j])
+    pairs = [
+        (i, j)
+        for i in range(d)
+        if np.ptp(codes[:, i]) != 0
+        for j in range(k)
+        if np.ptp(factors[:, j]) != 0
+    ]
+
+    def fit(pair: tuple[int, int]) -> float:
+        i, j = pair
+        model = quiet_fit(linear_svc(), codes[:, i : i + 1], factors[:, j])
+        return float(np.mean(model.predict(codes_test[:, i : i + 1]) == factors_test[:, j]))
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(pairs), os.cpu_count() or 1))) as pool:
+        for (i, j), value in zip(pairs, pool.map(fit, pairs), strict=True):
+            scores[i, j] = value
     return scores
 
 
