@@ -7,9 +7,10 @@ feature importances averaged over trees with a split and normalised, float32 fea
 split between two distinct values of a node considered). All trees of a stage are grown together,
 level by level:
 
-1. per-node (count, residual sum, absolute residual sum) histograms over a coarse grid of at most
+1. per-node (count, residual sum, positive-residual sum) histograms over a coarse grid of at most
    ``max_bins`` values per feature give the best split at every grid edge (only the smaller child
-   of a split is histogrammed; the other is the parent minus it);
+   of a split is histogrammed; the other is the parent minus it; the positive residuals of a
+   class's tree are the class's own points, a K-th of the sample, so their histogram is cheap);
 2. a grid cell can hide a better split between two of its own points. From the cell's histogram
    the best such split is bounded above (:func:`_cell_bounds`); only the cells whose bound beats
    the best grid split are opened, and their points scanned exactly in sorted order.
@@ -31,6 +32,7 @@ import scipy.sparse as sp
 _EPS = np.finfo(np.float64).eps
 _FEATURE_THRESHOLD = np.float32(1e-7)
 _CELLS_PER_ROUND = 16  # cells opened per node and round of the branch and bound
+_GROUP = 16  # cells per group: a bound over each group of adjacent cells filters the cells
 
 
 def _separated(low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -102,16 +104,18 @@ def _proxy(c_l, s_l, c_r, s_r):
         )
 
 
-def _range_bound(n, mu, d_before, c_before, positive, negative, peak, m0, m1):
-    """Upper bound of the proxy over splits with m in [m0, m1] points of a cell on the left.
+def _range_bound(n, mu, d_before, c_before, positive, negative, peak_pos, peak_neg, m0, m1):
+    """Upper bound of the proxy over splits with m in [m0, m1] points of a run of sorted points
+    (a cell or a group of cells) on the left.
 
     proxy = n^2 d^2 / (c_l c_r) with d = s_l - c_l mu (mu = s_t / n the node's mean residual).
-    The residuals of m points of the cell sum to at most min(positive mass, m * peak) and at
-    least -min(negative mass, m * peak) (peak >= max |r| in the cell), and c_l c_r is concave in
-    m, so smallest at m0 or m1. All arguments are arrays of the same shape (or scalars).
+    The residuals of m points of the run sum to at most min(positive mass, m * peak_pos) and at
+    least -min(negative mass, m * peak_neg) (peak_pos >= every residual of the run, peak_neg >=
+    every -residual), and c_l c_r is concave in m, so smallest at m0 or m1. All arguments are
+    arrays that broadcast together (or scalars).
     """
-    hi = d_before + np.minimum(positive, m1 * peak) - np.minimum(m0 * mu, m1 * mu)
-    lo = d_before - np.minimum(negative, m1 * peak) - np.maximum(m0 * mu, m1 * mu)
+    hi = d_before + np.minimum(positive, m1 * peak_pos) - np.minimum(m0 * mu, m1 * mu)
+    lo = d_before - np.minimum(negative, m1 * peak_neg) - np.maximum(m0 * mu, m1 * mu)
     first = (c_before + m0) * (n - c_before - m0)
     last = (c_before + m1) * (n - c_before - m1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -119,7 +123,7 @@ def _range_bound(n, mu, d_before, c_before, positive, negative, peak, m0, m1):
     return bound * (1.0 + 1e-9) + 1e-12
 
 
-def _cell_bounds(n, mu, d_before, c_before, counts, positive, negative, peak):
+def _cell_bounds(n, mu, d_before, c_before, counts, positive, negative, peak_pos, peak_neg):
     """Upper bound of the proxy of any split inside each cell (1-D arrays, one entry per cell):
     the largest of :func:`_range_bound` over m in [1, 1], [2, 3], [4, 7], ... up to n_b - 1."""
     bound = np.full(counts.shape, -np.inf)
@@ -134,7 +138,8 @@ def _cell_bounds(n, mu, d_before, c_before, counts, positive, negative, peak):
             c_before[idx],
             positive[idx],
             negative[idx],
-            peak[idx],
+            peak_pos[idx],
+            peak_neg[idx],
             m0,
             m1,
         )
@@ -170,12 +175,14 @@ class _Level:
 @dataclass
 class _NodeHistograms:
     """Per-node cell histograms of one level, each (K, nodes, D, B): point counts, residual
-    sums, |residual| sums and an upper bound of the largest |residual| in the cell."""
+    sums and positive-residual sums; and per node (K, nodes) upper bounds of the largest
+    residual and of the largest -residual."""
 
     counts: np.ndarray
     sums: np.ndarray
-    abs_sums: np.ndarray
-    peaks: np.ndarray
+    pos_sums: np.ndarray
+    peak_pos: np.ndarray
+    peak_neg: np.ndarray
 
     def __post_init__(self) -> None:
         self.n_t = self.counts[:, :, 0, :].sum(axis=-1)  # (K, nodes) points per node
@@ -193,7 +200,7 @@ class _Grower:
         self.x = x
         self.bins = apply_bins(x, thresholds)
         self.n, self.d = x.shape
-        self.b = max(t.size for t in thresholds) + 1
+        self.b = -(-(max(t.size for t in thresholds) + 1) // _GROUP) * _GROUP  # whole groups
         self.depth = depth
         self.rng = rng
         self.edges = np.full((self.d, self.b), np.inf)
@@ -221,16 +228,19 @@ class _Grower:
         self.divisible = (np.diff(self.cell_start, axis=1) >= 2) & _separated(lo, hi)
 
     def _histograms(self, node, member, r, rows: int):
-        """Count, residual-sum and |residual|-sum histograms (K * nodes, D * B) of ``member``."""
+        """Count, residual-sum and positive-residual-sum histograms (K * nodes, D * B) of the
+        samples flagged in ``member`` (K, N), at global node ids ``node`` (K, N)."""
         k_idx, i_idx = np.nonzero(member)
-        idx = (node[k_idx, i_idx][:, None] * (self.d * self.b) + self.offsets[i_idx]).ravel()
+        idx = node[k_idx, i_idx][:, None] * (self.d * self.b) + self.offsets[i_idx]
         size = rows * self.d * self.b
-        rv = np.repeat(r[k_idx, i_idx], self.d)
-        counts = np.bincount(idx, minlength=size).astype(np.float64)
-        sums = np.bincount(idx, weights=rv, minlength=size)
-        magnitude = np.abs(rv)
-        abs_sums = np.bincount(idx, weights=magnitude, minlength=size)
-        return counts, sums, abs_sums
+        values = r[k_idx, i_idx]
+        counts = np.bincount(idx.ravel(), minlength=size).astype(np.float64)
+        sums = np.bincount(idx.ravel(), weights=np.repeat(values, self.d), minlength=size)
+        up = values > 0
+        pos_sums = np.bincount(
+            idx[up].ravel(), weights=np.repeat(values[up], self.d), minlength=size
+        )
+        return counts, sums, pos_sums
 
     def _open_cells(self, cells, h: _NodeHistograms, node, r):
         """Scan the points of some cells exactly, in their node.
@@ -291,20 +301,44 @@ class _Grower:
         best_f, thr_f, c_f = (a.reshape(k * nodes, self.d) for a in (best_f, thr_f, c_f))
         mu = h.s_t / np.where(h.n_t > 0, h.n_t, 1.0)
         eligible = can_split[..., None, None] & self.divisible & (h.counts >= 2.0)
+        # a group of adjacent cells is a run of the sorted points too: one bound for any split
+        # inside it rules out all its cells at once (most do not pass; those that do are
+        # examined cell by cell below)
+        groups = (k, nodes, self.d, self.b // _GROUP, _GROUP)
+        g_cnt = h.counts.reshape(groups).sum(axis=-1)
+        g_pos = h.pos_sums.reshape(groups).sum(axis=-1)
+        g_neg = np.maximum(g_pos - h.sums.reshape(groups).sum(axis=-1), 0.0)
+        g_cb = h.c_before.reshape(groups)[..., 0]
+        g_db = h.s_before.reshape(groups)[..., 0] - g_cb * mu[..., None, None]
+        g_bound = _range_bound(
+            h.n_t[..., None, None],
+            mu[..., None, None],
+            g_db,
+            g_cb,
+            g_pos,
+            g_neg,
+            h.peak_pos[..., None, None],
+            h.peak_neg[..., None, None],
+            1.0,
+            g_cnt - 1.0,
+        )
+        g_pass = g_bound > best_f.max(axis=1).reshape(k, nodes)[..., None, None]
+        eligible = eligible.reshape(groups) & g_pass[..., None]
         cand = np.flatnonzero(eligible)
         row = cand // width
         current = best_f.max(axis=1)
         n_c, mu_c = h.n_t.ravel()[row], mu.ravel()[row]
-        cnt, s_c, a_c, p_c = (x.ravel()[cand] for x in (h.counts, h.sums, h.abs_sums, h.peaks))
+        cnt, s_c, pos = (x.ravel()[cand] for x in (h.counts, h.sums, h.pos_sums))
+        pp, pn = h.peak_pos.ravel()[row], h.peak_neg.ravel()[row]
+        neg = np.maximum(pos - s_c, 0.0)
         c_b = h.c_before.ravel()[cand]
         d_b = h.s_before.ravel()[cand] - c_b * mu_c
-        pos, neg = 0.5 * (a_c + s_c), 0.5 * (a_c - s_c)
         # a cheap bound over all m first, the tight one only where the cheap one passes
-        cheap = _range_bound(n_c, mu_c, d_b, c_b, pos, neg, p_c, 1.0, cnt - 1.0)
+        cheap = _range_bound(n_c, mu_c, d_b, c_b, pos, neg, pp, pn, 1.0, cnt - 1.0)
         sel = np.flatnonzero(cheap > current[row])
         cand, row = cand[sel], row[sel]
         bound = _cell_bounds(
-            n_c[sel], mu_c[sel], d_b[sel], c_b[sel], cnt[sel], pos[sel], neg[sel], p_c[sel]
+            *(a[sel] for a in (n_c, mu_c, d_b, c_b, cnt, pos, neg, pp, pn)),
         )
         order = np.flatnonzero(bound > current[row])
         order = order[np.lexsort((-bound[order], row[order]))]  # per node, largest bound first
@@ -341,14 +375,18 @@ class _Grower:
         k = r.shape[0]
         node = np.repeat(np.arange(k)[:, None], self.n, axis=1)
         shape = (k, 1, self.d, self.b)
-        peaks = np.zeros(k * self.d * self.b)
-        root_idx = (np.arange(k)[:, None, None] * (self.d * self.b) + self.offsets[None]).ravel()
-        np.maximum.at(peaks, root_idx, np.repeat(np.abs(r), self.d))
+        # the positive residuals (in a class's tree, the class's own points) are few
+        up_k, up_i = np.nonzero(r > 0)
+        up_idx = (up_k[:, None] * (self.d * self.b) + self.offsets[up_i]).ravel()
+        pos_sums = np.bincount(
+            up_idx, weights=np.repeat(r[up_k, up_i], self.d), minlength=k * self.d * self.b
+        )
         h = _NodeHistograms(
             counts=np.broadcast_to(self.root_counts, (k, self.d * self.b)).reshape(shape),
             sums=np.asarray(self.onehot_t @ r.T).T.reshape(shape),
-            abs_sums=np.asarray(self.onehot_t @ np.abs(r).T).T.reshape(shape),
-            peaks=peaks.reshape(shape),
+            pos_sums=pos_sums.reshape(shape),
+            peak_pos=np.maximum(r.max(axis=1), 0.0)[:, None],
+            peak_neg=np.maximum(-r.min(axis=1), 0.0)[:, None],
         )
         alive = np.ones((k, 1), dtype=bool)
         levels = []
@@ -397,16 +435,20 @@ class _Grower:
                 hist = self._histograms(node, in_small, r, k * nodes)
                 sl = lv.small_left[..., None, None]
                 children = []
-                for small, parent in zip(hist, (h.counts, h.sums, h.abs_sums), strict=True):
+                for small, parent in zip(hist, (h.counts, h.sums, h.pos_sums), strict=True):
                     small = small.reshape(k, nodes, self.d, self.b)
                     other = parent - small
                     pair = np.empty((k, nodes, 2, self.d, self.b))
                     pair[:, :, 0] = np.where(sl, small, other)
                     pair[:, :, 1] = np.where(sl, other, small)
                     children.append(pair.reshape(k, 2 * nodes, self.d, self.b))
-                # a cell's largest |r| in a child is at most its parent's: an upper bound is all
+                # a child's largest residuals are at most its parent's: upper bounds are all
                 # the bounds need
-                h = _NodeHistograms(*children, peaks=np.repeat(h.peaks, 2, axis=1))
+                h = _NodeHistograms(
+                    *children,
+                    peak_pos=np.repeat(h.peak_pos, 2, axis=1),
+                    peak_neg=np.repeat(h.peak_neg, 2, axis=1),
+                )
                 alive = np.repeat(split, 2, axis=1)
             node = 2 * node + go_right
         return levels, node, root_split
