@@ -168,3 +168,19 @@ def test_encoder_batch_is_small_on_a_cpu_and_large_on_an_accelerator():
 
     assert default_encode_batch(None) == default_encode_batch("cpu") == 32
     assert default_encode_batch("cuda:0") == default_encode_batch(torch.device("mps")) == 512
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 256, 10_000])
+def test_batched_reductions_do_not_depend_on_the_chunking(chunk):
+    from disentangled.metrics.beta_vae import beta_vae_features
+    from disentangled.metrics.sampling import reduce_batches
+
+    rs = np.random.RandomState(3)
+    table = rs.randn(50, 4)
+    rows_a, rows_b = rs.randint(50, size=(30, 8)), rs.randint(50, size=(30, 8))
+    whole = beta_vae_features(table[rows_a], table[rows_b])
+    np.testing.assert_array_equal(
+        reduce_batches(table, beta_vae_features, rows_a, rows_b, chunk=chunk), whole
+    )
+    variances = reduce_batches(table, lambda z: np.var(z, axis=1, ddof=1), rows_a, chunk=chunk)
+    np.testing.assert_array_equal(variances, np.var(table[rows_a], axis=1, ddof=1))

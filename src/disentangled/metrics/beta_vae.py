@@ -6,7 +6,7 @@ import numpy as np
 
 from ._checks import as_codes, as_factors, check_mode, require
 from .estimators import logistic_regression, quiet_fit
-from .sampling import CodeCache, draw_fixed_factor_batches
+from .sampling import CodeCache, draw_fixed_factor_batches, reduce_batches
 
 
 def beta_vae_features(codes_a: np.ndarray, codes_b: np.ndarray) -> np.ndarray:
@@ -27,9 +27,9 @@ def sample_beta_vae_points(
         cache.dataset, num_points, batch_size, rng, pairs=True, mode=mode
     )
     k = a.shape[-1]
-    za = cache.codes_for(a.reshape(-1, k)).reshape(num_points, batch_size, -1)
-    zb = cache.codes_for(b.reshape(-1, k)).reshape(num_points, batch_size, -1)
-    return beta_vae_features(za, zb), index
+    rows_a = cache.rows_for(a.reshape(-1, k)).reshape(num_points, batch_size)
+    rows_b = cache.rows_for(b.reshape(-1, k)).reshape(num_points, batch_size)
+    return reduce_batches(cache.table, beta_vae_features, rows_a, rows_b), index
 
 
 def beta_vae_score(

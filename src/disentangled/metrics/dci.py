@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from ._checks import as_codes, as_factors, check_mode, require
 from .estimators import gradient_boosting, quiet_fit
-from .gbt import boosted_importances
+from .gbt_workers import fit_factors
 
 FAST_MAX_BINS = 256  # coarse grid of the fast boosting (speed only: its splits are exact)
 
@@ -58,7 +55,8 @@ def importance_matrix(
     """Gradient-boosting importances R (D, K) and per-factor train/test accuracies (K,), (K,).
 
     compat: scikit-learn ``GradientBoostingClassifier`` (defaults, random_state=seed) per factor.
-    fast: the same model, every tree grown at once with exact splits (:mod:`.gbt`).
+    fast: the same model, every tree of a stage grown at once with exact splits (:mod:`.gbt`),
+    the factors' models fitted on every core (:mod:`.gbt_workers`).
     """
     d, k = codes.shape[1], factors.shape[1]
     importance = np.zeros((d, k))
@@ -72,21 +70,10 @@ def importance_matrix(
             test_acc[j] = np.mean(model.predict(codes_test) == factors_test[:, j])
         return importance, train_acc, test_acc
 
-    def fit(j: int):
-        return boosted_importances(
-            codes, factors[:, j], codes_test, factors_test[:, j], seed=seed, max_bins=max_bins
-        )
-
-    # Factors are independent fits with their own random streams: threads change nothing but
-    # the wall time (numpy releases the GIL in the heavy array operations). A fit costs about
-    # its number of classes (one tree per class per stage): the largest go first, so that the
-    # threads finish together.
-    sizes = [np.unique(factors[:, j]).size for j in range(k)]
-    order = sorted(range(k), key=lambda j: -sizes[j])
-    with ThreadPoolExecutor(max_workers=max(1, min(k, os.cpu_count() or 1))) as pool:
-        for j, res in zip(order, pool.map(fit, order), strict=True):
-            importance[:, j] = res.importances
-            train_acc[j], test_acc[j] = res.train_accuracy, res.test_accuracy
+    fits = fit_factors(codes, factors, codes_test, factors_test, seed=seed, max_bins=max_bins)
+    for j, res in enumerate(fits):
+        importance[:, j] = res.importances
+        train_acc[j], test_acc[j] = res.train_accuracy, res.test_accuracy
     return importance, train_acc, test_acc
 
 

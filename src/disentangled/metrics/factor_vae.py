@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_codes, as_factors, check_mode, require
-from .sampling import CodeCache, draw_fixed_factor_batches
+from .sampling import CodeCache, draw_fixed_factor_batches, reduce_batches
 
 PRUNE_THRESHOLD = 0.05
 
@@ -31,8 +31,13 @@ def sample_factor_vae_points(
     index, a, _ = draw_fixed_factor_batches(
         cache.dataset, num_points, batch_size, rng, pairs=False, mode=mode
     )
-    z = cache.codes_for(a.reshape(-1, a.shape[-1])).reshape(num_points, batch_size, -1)
-    return np.var(z, axis=1, ddof=1), index
+    rows = cache.rows_for(a.reshape(-1, a.shape[-1])).reshape(num_points, batch_size)
+    return reduce_batches(cache.table, _batch_variances, rows), index
+
+
+def _batch_variances(codes: np.ndarray) -> np.ndarray:
+    """Variance (ddof=1) of each code within each batch: (P, B, D) -> (P, D)."""
+    return np.var(codes, axis=1, ddof=1)
 
 
 def active_dims(global_variances: np.ndarray, threshold: float = PRUNE_THRESHOLD) -> np.ndarray:

@@ -71,12 +71,13 @@ def check_dataset(dataset: object, min_factors: int = 1, metric: str = "") -> li
 class CodeCache:
     """Codes of dataset images, each distinct factor row encoded once.
 
-    ``codes_for(factors (n, K)) -> (n, D)`` looks rows up by their flat index in the factor grid,
-    encodes the missing ones in batches of ``batch_size`` images (in ascending flat index) and
-    gathers. Grids of at most ``DENSE_GRID`` rows (dSprites: 737,280) keep a dense index from
-    flat index to stored row, so a lookup is two gathers with no sort; larger grids keep the
-    stored keys sorted and search them. Counters ``requested`` and ``encoded`` say how many rows
-    were asked for and how many images were actually encoded.
+    ``rows_for(factors (n, K)) -> (n,)`` gives each factor row's row in :attr:`table` (D
+    columns), encoding the rows not seen before in batches of ``batch_size`` images (in
+    ascending flat grid index); ``codes_for(factors) -> (n, D)`` gathers them. Grids of at most
+    ``DENSE_GRID`` rows (dSprites: 737,280) keep a dense index from flat grid index to table
+    row, so a lookup is one gather with no sort; larger grids keep the seen keys sorted and
+    search them. Counters ``requested`` and ``encoded`` say how many rows were asked for and
+    how many images were actually encoded.
     """
 
     DENSE_GRID = 1 << 23  # int32 index of 32 MiB at most
@@ -96,13 +97,22 @@ class CodeCache:
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         grid = int(np.prod(self.sizes, dtype=np.float64))
         self._slot = np.full(grid, -1, dtype=np.int32) if grid <= self.DENSE_GRID else None
-        self._keys = np.zeros(0, dtype=np.int64)
-        self._codes: np.ndarray | None = None
+        self._keys = np.zeros(0, dtype=np.int64)  # sorted keys seen (large grids)
+        self._rows = np.zeros(0, dtype=np.int64)  # their table rows
+        self._store: np.ndarray | None = None  # table rows, with spare capacity
+        self._size = 0
         self.requested = 0
         self.encoded = 0
 
+    @property
+    def table(self) -> np.ndarray:
+        """Codes (rows encoded so far, D), in the order they were encoded."""
+        if self._store is None:
+            return np.zeros((0, 0))
+        return self._store[: self._size]
+
     def _encode_rows(self, factors: np.ndarray) -> np.ndarray:
-        out = []
+        out: np.ndarray | None = None
         with torch.inference_mode():
             for start in range(0, factors.shape[0], self.batch_size):
                 images = torch.as_tensor(
@@ -110,60 +120,83 @@ class CodeCache:
                 )
                 x = images.to(self.device, dtype=torch.float32) / 255.0
                 z = self.encode(x)
-                out.append(z.detach().reshape(z.shape[0], -1).cpu().numpy())
+                z = z.detach().reshape(z.shape[0], -1).cpu().numpy()
+                if out is None:
+                    out = np.empty((factors.shape[0], z.shape[1]), dtype=z.dtype)
+                out[start : start + z.shape[0]] = z
         self.encoded += factors.shape[0]
-        return np.concatenate(out, axis=0)
+        return out if out is not None else np.zeros((0, 0))
 
-    def _encode_keys(self, keys: np.ndarray) -> np.ndarray:
-        """Codes (n, D) of the grid rows with flat indices ``keys`` (ascending, distinct)."""
-        rows = np.stack(np.unravel_index(keys, self.sizes), axis=1).astype(np.int64)
-        return self._encode_rows(rows)
+    def _append(self, keys: np.ndarray) -> np.ndarray:
+        """Encode the grid rows with flat indices ``keys`` (ascending, distinct); their rows."""
+        factors = np.stack(np.unravel_index(keys, self.sizes), axis=1).astype(np.int64)
+        new = self._encode_rows(factors)
+        end = self._size + new.shape[0]
+        if self._store is None or end > self._store.shape[0]:
+            grown = np.empty((max(end, 2 * self._size), new.shape[1]), dtype=new.dtype)
+            if self._store is not None:
+                grown[: self._size] = self._store[: self._size]
+            self._store = grown
+        self._store[self._size : end] = new
+        rows = np.arange(self._size, end)
+        self._size = end
+        return rows
 
-    def _codes_dense(self, keys: np.ndarray) -> np.ndarray:
+    def _rows_dense(self, keys: np.ndarray) -> np.ndarray:
         slot = self._slot[keys]
         absent = slot < 0
         if absent.any():
             wanted = np.zeros(self._slot.size, dtype=bool)
             wanted[keys[absent]] = True
             missing = np.flatnonzero(wanted)  # distinct and ascending, without a sort
-            new = self._encode_keys(missing)
-            start = 0 if self._codes is None else self._codes.shape[0]
-            self._codes = (
-                new
-                if self._codes is None
-                else np.concatenate([self._codes, new.astype(self._codes.dtype)])
-            )
-            self._slot[missing] = np.arange(start, start + missing.size, dtype=np.int32)
+            self._slot[missing] = self._append(missing)
             slot = self._slot[keys]
-        return self._codes[slot]
+        return slot
 
-    def _codes_sorted(self, keys: np.ndarray) -> np.ndarray:
+    def _rows_sorted(self, keys: np.ndarray) -> np.ndarray:
         uniq, inverse = np.unique(keys, return_inverse=True)
         pos = np.searchsorted(self._keys, uniq)
         found = pos < self._keys.size
         found[found] = self._keys[pos[found]] == uniq[found]
         missing = uniq[~found]
         if missing.size:
-            new = self._encode_keys(missing)
             keys_all = np.concatenate([self._keys, missing])
-            codes_all = (
-                new
-                if self._codes is None
-                else np.concatenate([self._codes, new.astype(self._codes.dtype)])
-            )
+            rows_all = np.concatenate([self._rows, self._append(missing)])
             order = np.argsort(keys_all, kind="stable")
-            self._keys, self._codes = keys_all[order], codes_all[order]
+            self._keys, self._rows = keys_all[order], rows_all[order]
             pos = np.searchsorted(self._keys, uniq)
-        return self._codes[pos][inverse.reshape(-1)]
+        return self._rows[pos][inverse.reshape(-1)]
 
-    def codes_for(self, factors: np.ndarray) -> np.ndarray:
-        """Codes (n, D) for factor rows (n, K)."""
+    def rows_for(self, factors: np.ndarray) -> np.ndarray:
+        """Rows (n,) of :attr:`table` holding the codes of factor rows (n, K)."""
         factors = np.asarray(factors, dtype=np.int64)
         keys = np.ravel_multi_index(tuple(factors.T), self.sizes)
         self.requested += keys.size
         if self._slot is not None:
-            return self._codes_dense(keys)
-        return self._codes_sorted(keys)
+            return self._rows_dense(keys)
+        return self._rows_sorted(keys)
+
+    def codes_for(self, factors: np.ndarray) -> np.ndarray:
+        """Codes (n, D) for factor rows (n, K)."""
+        rows = self.rows_for(factors)  # may encode, so before reading the table
+        return self.table[rows]
+
+
+def reduce_batches(
+    table: np.ndarray, fn: Callable[..., np.ndarray], *rows: np.ndarray, chunk: int = 256
+) -> np.ndarray:
+    """``fn(table[rows_1[p]], table[rows_2[p]], ...)`` for batches of points p, concatenated.
+
+    rows_i (P, B) index ``table`` (rows, D); ``fn`` maps code batches (p, B, D) to (p, ...).
+    Chunks of ``chunk`` points keep the gathered codes in cache instead of materialising
+    (P, B, D) arrays; ``fn`` must treat points independently (the result does not depend on
+    the chunking).
+    """
+    parts = [
+        fn(*(table[r[start : start + chunk]] for r in rows))
+        for start in range(0, rows[0].shape[0], chunk)
+    ]
+    return np.concatenate(parts, axis=0)
 
 
 def draw_factors(
