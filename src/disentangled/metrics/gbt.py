@@ -175,12 +175,13 @@ class _Level:
 @dataclass
 class _NodeHistograms:
     """Per-node cell histograms of one level, each (K, nodes, D, B): point counts, residual
-    sums and positive-residual sums; and per node (K, nodes) upper bounds of the largest
-    residual and of the largest -residual."""
+    sums and positive-residual sums; and per node (K, nodes) the sum of squared residuals and
+    upper bounds of the largest residual and of the largest -residual."""
 
     counts: np.ndarray
     sums: np.ndarray
     pos_sums: np.ndarray
+    squares: np.ndarray
     peak_pos: np.ndarray
     peak_neg: np.ndarray
 
@@ -189,8 +190,13 @@ class _NodeHistograms:
         self.s_t = self.sums[:, :, 0, :].sum(axis=-1)  # (K, nodes) residual sum per node
         self.c_left = np.cumsum(self.counts, axis=-1)  # left of each grid edge
         self.s_left = np.cumsum(self.sums, axis=-1)
-        self.c_before = self.c_left - self.counts  # left of each cell
-        self.s_before = self.s_left - self.sums
+
+    def before(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Count and residual sum left of some cells (flat indices into (K, nodes, D, B))."""
+        return (
+            self.c_left.ravel()[cells] - self.counts.ravel()[cells],
+            self.s_left.ravel()[cells] - self.sums.ravel()[cells],
+        )
 
 
 class _Grower:
@@ -228,10 +234,12 @@ class _Grower:
         self.divisible = (np.diff(self.cell_start, axis=1) >= 2) & _separated(lo, hi)
 
     def _histograms(self, node, member, r, rows: int):
-        """Count, residual-sum and positive-residual-sum histograms (K * nodes, D * B) of the
-        samples flagged in ``member`` (K, N), at global node ids ``node`` (K, N)."""
+        """Count, residual-sum and positive-residual-sum histograms (K * nodes, D * B) and the
+        sums of squared residuals (K * nodes,) of the samples flagged in ``member`` (K, N), at
+        global node ids ``node`` (K, N)."""
         k_idx, i_idx = np.nonzero(member)
-        idx = node[k_idx, i_idx][:, None] * (self.d * self.b) + self.offsets[i_idx]
+        at = node[k_idx, i_idx]
+        idx = at[:, None] * (self.d * self.b) + self.offsets[i_idx]
         size = rows * self.d * self.b
         values = r[k_idx, i_idx]
         counts = np.bincount(idx.ravel(), minlength=size).astype(np.float64)
@@ -240,7 +248,8 @@ class _Grower:
         pos_sums = np.bincount(
             idx[up].ravel(), weights=np.repeat(values[up], self.d), minlength=size
         )
-        return counts, sums, pos_sums
+        squares = np.bincount(at, weights=values * values, minlength=rows)
+        return counts, sums, pos_sums, squares
 
     def _open_cells(self, cells, h: _NodeHistograms, node, r):
         """Scan the points of some cells exactly, in their node.
@@ -266,8 +275,9 @@ class _Grower:
         cs = np.cumsum(rv)
         partial = cs - np.repeat(cs[head] - rv[head], size)
         m = np.arange(seg.size) - np.repeat(head, size) + 1.0
-        c_l = np.repeat(h.c_before.ravel()[cells[owner]], size) + m
-        s_l = np.repeat(h.s_before.ravel()[cells[owner]], size) + partial
+        c_before, s_before = h.before(cells[owner])
+        c_l = np.repeat(c_before, size) + m
+        s_l = np.repeat(s_before, size) + partial
         node_id = kc[owner] * nodes + nc[owner]
         c_r = np.repeat(h.n_t.ravel()[node_id], size) - c_l
         s_r = np.repeat(h.s_t.ravel()[node_id], size) - s_l
@@ -308,8 +318,9 @@ class _Grower:
         g_cnt = h.counts.reshape(groups).sum(axis=-1)
         g_pos = h.pos_sums.reshape(groups).sum(axis=-1)
         g_neg = np.maximum(g_pos - h.sums.reshape(groups).sum(axis=-1), 0.0)
-        g_cb = h.c_before.reshape(groups)[..., 0]
-        g_db = h.s_before.reshape(groups)[..., 0] - g_cb * mu[..., None, None]
+        g_cb = h.c_left.reshape(groups)[..., 0] - h.counts.reshape(groups)[..., 0]
+        g_sb = h.s_left.reshape(groups)[..., 0] - h.sums.reshape(groups)[..., 0]
+        g_db = g_sb - g_cb * mu[..., None, None]
         g_bound = _range_bound(
             h.n_t[..., None, None],
             mu[..., None, None],
@@ -331,8 +342,8 @@ class _Grower:
         cnt, s_c, pos = (x.ravel()[cand] for x in (h.counts, h.sums, h.pos_sums))
         pp, pn = h.peak_pos.ravel()[row], h.peak_neg.ravel()[row]
         neg = np.maximum(pos - s_c, 0.0)
-        c_b = h.c_before.ravel()[cand]
-        d_b = h.s_before.ravel()[cand] - c_b * mu_c
+        c_b = h.c_left.ravel()[cand] - cnt
+        d_b = h.s_left.ravel()[cand] - s_c - c_b * mu_c
         # a cheap bound over all m first, the tight one only where the cheap one passes
         cheap = _range_bound(n_c, mu_c, d_b, c_b, pos, neg, pp, pn, 1.0, cnt - 1.0)
         sel = np.flatnonzero(cheap > current[row])
@@ -385,6 +396,7 @@ class _Grower:
             counts=np.broadcast_to(self.root_counts, (k, self.d * self.b)).reshape(shape),
             sums=np.asarray(self.onehot_t @ r.T).T.reshape(shape),
             pos_sums=pos_sums.reshape(shape),
+            squares=np.einsum("kn,kn->k", r, r)[:, None],
             peak_pos=np.maximum(r.max(axis=1), 0.0)[:, None],
             peak_neg=np.maximum(-r.min(axis=1), 0.0)[:, None],
         )
@@ -394,11 +406,8 @@ class _Grower:
         for level in range(self.depth):
             nodes = 2**level
             n_t = h.n_t
-            ss_t = np.bincount(node.ravel(), weights=(r * r).ravel(), minlength=k * nodes).reshape(
-                k, nodes
-            )
             with np.errstate(divide="ignore", invalid="ignore"):
-                impurity = ss_t / n_t - (h.s_t / n_t) ** 2
+                impurity = h.squares / n_t - (h.s_t / n_t) ** 2
             proxy = _proxy(
                 h.c_left,
                 h.s_left,
@@ -432,16 +441,17 @@ class _Grower:
             levels.append(lv)
             go_right, in_small = lv.route(self.x, node)
             if level + 1 < self.depth:
-                hist = self._histograms(node, in_small, r, k * nodes)
-                sl = lv.small_left[..., None, None]
+                *hist, squares = self._histograms(node, in_small, r, k * nodes)
                 children = []
-                for small, parent in zip(hist, (h.counts, h.sums, h.pos_sums), strict=True):
-                    small = small.reshape(k, nodes, self.d, self.b)
+                parents = (h.counts, h.sums, h.pos_sums, h.squares)
+                for small, parent in zip((*hist, squares), parents, strict=True):
+                    small = small.reshape(parent.shape)
                     other = parent - small
-                    pair = np.empty((k, nodes, 2, self.d, self.b))
+                    sl = lv.small_left.reshape(lv.small_left.shape + (1,) * (parent.ndim - 2))
+                    pair = np.empty((k, nodes, 2, *parent.shape[2:]))
                     pair[:, :, 0] = np.where(sl, small, other)
                     pair[:, :, 1] = np.where(sl, other, small)
-                    children.append(pair.reshape(k, 2 * nodes, self.d, self.b))
+                    children.append(pair.reshape(k, 2 * nodes, *parent.shape[2:]))
                 # a child's largest residuals are at most its parent's: upper bounds are all
                 # the bounds need
                 h = _NodeHistograms(
