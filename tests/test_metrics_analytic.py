@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from disentangled.metrics import score
 from disentangled.metrics.dci import completeness_per_factor, importance_matrix
@@ -147,3 +149,25 @@ def test_monotone_transform_keeps_dci(mode):
     bent_test = np.log(as_codes(F_TEST) + 2.0) ** 3
     out = score("dci", bent, F_TRAIN, bent_test, F_TEST, mode=mode)
     assert out["disentanglement"] > 0.999 and out["completeness"] > 0.999
+
+
+@given(
+    n=st.integers(4, 60),
+    classes=st.integers(2, 5),
+    levels=st.integers(2, 8),
+    seed=st.integers(0, 2**31 - 1),
+)
+@settings(max_examples=60, deadline=None)
+def test_rank_auc_equals_scikit_learns_roc_auc_with_ties(n, classes, levels, seed):
+    """fast explicitness's AUC (midranks, all classes at once) is the reference's ROC area."""
+    from disentangled.metrics.modularity import _macro_auc
+
+    rs = np.random.RandomState(seed)
+    labels = rs.randint(classes, size=n)
+    proba = rs.randint(levels, size=(n, classes)) / levels  # coarse scores: many ties
+    all_classes = np.arange(classes)
+    if not any(0 < np.sum(labels == c) < n for c in all_classes):
+        return  # no class with both positives and negatives: nothing to score
+    fast = _macro_auc(labels, proba, all_classes, "fast")
+    compat = _macro_auc(labels, proba, all_classes, "compat")
+    assert abs(fast - compat) < 1e-12

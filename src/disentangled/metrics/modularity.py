@@ -7,6 +7,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 
@@ -36,24 +37,45 @@ def standardise(codes: np.ndarray, codes_test: np.ndarray) -> tuple[np.ndarray, 
     return (codes - mean) / std, (codes_test - mean) / std
 
 
-def _macro_auc(labels: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
-    """Macro ROC-AUC of one-vs-rest columns; classes absent from ``labels`` are skipped."""
-    onehot = (labels[:, None] == classes[None, :]).astype(np.int64)
-    keep = (onehot.sum(axis=0) > 0) & (onehot.sum(axis=0) < labels.size)
-    return float(roc_auc_score(onehot[:, keep], proba[:, keep], average="macro"))
+def _macro_auc(
+    labels: np.ndarray, proba: np.ndarray, classes: np.ndarray, mode: str = "compat"
+) -> float:
+    """Macro ROC-AUC of one-vs-rest columns of proba (N, C); classes absent from ``labels``
+    (or holding every label) are skipped.
+
+    compat: scikit-learn's ``roc_auc_score`` (the reference's). fast: all columns at once from
+    midranks, AUC = (rank sum of the positives - P (P + 1) / 2) / (P N) (Mann-Whitney), which is
+    the trapezoidal ROC area with tied scores, the same number up to rounding.
+    """
+    onehot = labels[:, None] == classes[None, :]
+    positives = onehot.sum(axis=0)
+    keep = (positives > 0) & (positives < labels.size)
+    if mode == "compat":
+        truth = onehot[:, keep].astype(np.int64)
+        return float(roc_auc_score(truth, proba[:, keep], average="macro"))
+    ranks = rankdata(proba[:, keep], axis=0)
+    pos = positives[keep].astype(np.float64)
+    rank_sum = np.where(onehot[:, keep], ranks, 0.0).sum(axis=0)
+    auc = (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * (labels.size - pos))
+    return float(np.mean(auc))
 
 
 def explicitness(
-    codes: np.ndarray, factors: np.ndarray, codes_test: np.ndarray, factors_test: np.ndarray
+    codes: np.ndarray,
+    factors: np.ndarray,
+    codes_test: np.ndarray,
+    factors_test: np.ndarray,
+    mode: str = "compat",
 ) -> tuple[float, float]:
-    """Mean over factors of the macro ROC-AUC of a logistic regression on standardised codes."""
+    """Mean over factors of the macro ROC-AUC of a logistic regression on standardised codes
+    (the AUC computed as ``mode`` says, see :func:`_macro_auc`)."""
     x, x_test = standardise(codes, codes_test)
 
     def fit(j: int) -> tuple[float, float]:  # one classifier per factor, independent fits
         model = logistic_regression().fit(x, factors[:, j])
         return (
-            _macro_auc(factors[:, j], model.predict_proba(x), model.classes_),
-            _macro_auc(factors_test[:, j], model.predict_proba(x_test), model.classes_),
+            _macro_auc(factors[:, j], model.predict_proba(x), model.classes_, mode),
+            _macro_auc(factors_test[:, j], model.predict_proba(x_test), model.classes_, mode),
         )
 
     k = factors.shape[1]
@@ -86,7 +108,7 @@ def modularity_explicitness(
         "explicitness needs every factor to take at least two values in the training sample",
     )
     mi = code_factor_mutual_info(codes, factors, num_bins)
-    train, test = explicitness(codes, factors, codes_test, factors_test)
+    train, test = explicitness(codes, factors, codes_test, factors_test, mode)
     return {
         "modularity_score": modularity(mi),
         "explicitness_score_train": train,
