@@ -12,8 +12,10 @@ level by level:
    of a split is histogrammed; the other is the parent minus it; the positive residuals of a
    class's tree are the class's own points, a K-th of the sample, so their histogram is cheap);
 2. a grid cell can hide a better split between two of its own points. From the cell's histogram
-   the best such split is bounded above (:func:`_cell_bounds`); only the cells whose bound beats
-   the best grid split are opened, and their points scanned exactly in sorted order.
+   and the node's largest residuals of each sign the best such split is bounded above
+   (:func:`_cell_bounds`), after one bound over each group of ``_GROUP`` adjacent cells has ruled
+   out most of them; only the cells whose bound beats the best split so far are opened, and
+   their points scanned exactly in sorted order.
 
 The chosen split is therefore the exact best split, as scikit-learn's exhaustive search finds it,
 at a fraction of the work. Two details differ: ties between features are broken uniformly at
