@@ -370,7 +370,7 @@ def main() -> None:
                 secs = runs_of[name]["seconds"]
             else:  # the total of separately timed metrics
                 secs = sum(r["seconds"] for r in runs_of.values())
-            row.append(f"{secs:13.2f}s")
+            row.append(f"{secs:13.2f}s" if secs == secs else f"{'-':>14s}")  # NaN: not timed
         print(f"{name:26s}" + "".join(row))
     if "reference" in report["runs"]:
         last = names[-1]
