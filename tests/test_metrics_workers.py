@@ -66,6 +66,19 @@ def test_a_failing_worker_is_replaced_by_fitting_here_with_a_warning(monkeypatch
     _same(expected, got)
 
 
+def test_a_worker_that_cannot_start_is_replaced_too(monkeypatch):
+    args = _problem(3)
+    expected = fit_factors(*args, processes=False, cores=1)
+
+    def cannot_start(*a, **k):
+        raise FileNotFoundError("no interpreter")
+
+    monkeypatch.setattr(gbt_workers.subprocess, "Popen", cannot_start)
+    with pytest.warns(RuntimeWarning, match="no interpreter"):
+        got = fit_factors(*args, processes=True, cores=2)
+    _same(expected, got)
+
+
 def test_small_problems_stay_in_threads(monkeypatch):
     def no_processes(*a, **k):
         raise AssertionError("a worker process was started")

@@ -139,30 +139,40 @@ def fit_factors(
         for g, group in enumerate(groups[1:], start=1):
             output = Path(tmp) / f"out{g}.npz"
             args = [str(inputs), str(output), str(seed), str(max_bins), *map(str, group)]
-            proc = subprocess.Popen(
-                [sys.executable, "-c", _CHILD, _PACKAGE_ROOT, *args],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-            workers.append((group, output, proc))
+            try:
+                # stderr to a file: a pipe nobody reads until the end could fill and stall it
+                with open(output.with_suffix(".err"), "wb") as log:
+                    proc = subprocess.Popen(
+                        [sys.executable, "-c", _CHILD, _PACKAGE_ROOT, *args],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=log,
+                    )
+            except OSError as err:  # no usable interpreter to start (e.g. an embedded one)
+                workers.append((group, output, None, str(err)))
+                continue
+            workers.append((group, output, proc, ""))
         try:
             for j in groups[0]:
                 results[j] = _fit(arrays, j, seed, max_bins)
         except BaseException:
-            for _, _, proc in workers:
-                proc.kill()
-                proc.wait()
+            for _, _, proc, _ in workers:
+                if proc is not None:
+                    proc.kill()
+                    proc.wait()
             raise
-        for group, output, proc in workers:
-            _, err = proc.communicate()
-            if proc.returncode == 0 and output.exists():
-                for j, res in zip(group, _load_results(output), strict=True):
-                    results[j] = res
-                continue
-            tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        for group, output, proc, reason in workers:
+            if proc is not None:
+                proc.wait()
+                if proc.returncode == 0 and output.exists():
+                    for j, res in zip(group, _load_results(output), strict=True):
+                        results[j] = res
+                    continue
+                err = output.with_suffix(".err").read_bytes()
+                lines = err.decode(errors="replace").strip().splitlines()
+                reason = lines[-1] if lines else f"exit code {proc.returncode}"
             warnings.warn(
-                f"a DCI worker process failed ({tail[0]}); fitting its factors here",
+                f"a DCI worker process failed ({reason}); fitting its factors here",
                 RuntimeWarning,
                 stacklevel=2,
             )
