@@ -111,36 +111,35 @@ class CodeCache:
             return np.zeros((0, 0))
         return self._store[: self._size]
 
-    def _encode_rows(self, factors: np.ndarray) -> np.ndarray:
-        out: np.ndarray | None = None
+    def _reserve(self, rows: int, width: int, dtype: np.dtype) -> None:
+        """Room in the table for ``rows`` more codes of ``width`` values (doubling capacity)."""
+        end = self._size + rows
+        if self._store is None or end > self._store.shape[0]:
+            kind = dtype if self._store is None else self._store.dtype
+            grown = np.empty((max(end, 2 * self._size), width), dtype=kind)
+            if self._store is not None:
+                grown[: self._size] = self._store[: self._size]
+            self._store = grown
+
+    def _append(self, keys: np.ndarray) -> np.ndarray:
+        """Encode the grid rows with flat indices ``keys`` (ascending, distinct) straight into
+        the table, in batches of ``batch_size`` images; returns their table rows."""
+        factors = np.stack(np.unravel_index(keys, self.sizes), axis=1).astype(np.int64)
+        n, at = factors.shape[0], self._size
         with torch.inference_mode():
-            for start in range(0, factors.shape[0], self.batch_size):
+            for start in range(0, n, self.batch_size):
                 images = torch.as_tensor(
                     self.dataset.images_for(factors[start : start + self.batch_size])
                 )
                 x = images.to(self.device, dtype=torch.float32) / 255.0
                 z = self.encode(x)
                 z = z.detach().reshape(z.shape[0], -1).cpu().numpy()
-                if out is None:
-                    out = np.empty((factors.shape[0], z.shape[1]), dtype=z.dtype)
-                out[start : start + z.shape[0]] = z
-        self.encoded += factors.shape[0]
-        return out if out is not None else np.zeros((0, 0))
-
-    def _append(self, keys: np.ndarray) -> np.ndarray:
-        """Encode the grid rows with flat indices ``keys`` (ascending, distinct); their rows."""
-        factors = np.stack(np.unravel_index(keys, self.sizes), axis=1).astype(np.int64)
-        new = self._encode_rows(factors)
-        end = self._size + new.shape[0]
-        if self._store is None or end > self._store.shape[0]:
-            grown = np.empty((max(end, 2 * self._size), new.shape[1]), dtype=new.dtype)
-            if self._store is not None:
-                grown[: self._size] = self._store[: self._size]
-            self._store = grown
-        self._store[self._size : end] = new
-        rows = np.arange(self._size, end)
-        self._size = end
-        return rows
+                if start == 0:
+                    self._reserve(n, z.shape[1], z.dtype)
+                self._store[at + start : at + start + z.shape[0]] = z
+        self.encoded += n
+        self._size = at + n
+        return np.arange(at, at + n)
 
     def _rows_dense(self, keys: np.ndarray) -> np.ndarray:
         slot = self._slot[keys]
