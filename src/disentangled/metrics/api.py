@@ -71,8 +71,7 @@ def _evaluate_one(
         x_eval, y_eval = sample_beta_vae_points(
             cache, sizes["num_eval"], rng, batch_size=batch, mode=mode
         )
-        with one_blas_thread():
-            return spec.core(x, y, x_eval, y_eval, mode=mode)
+        return score(spec.name, x, y, x_eval, y_eval, mode=mode)
     if spec.name == "factor_vae":
         gv = sample_global_variances(cache, sizes["num_variance_estimate"], rng)
         if not np.any(np.sqrt(gv) >= 0.05):
@@ -83,10 +82,16 @@ def _evaluate_one(
         lv_eval, y_eval = sample_factor_vae_points(
             cache, sizes["num_eval"], rng, batch_size=batch, mode=mode
         )
-        with one_blas_thread():
-            return spec.core(
-                lv, y, lv_eval, y_eval, global_variances=gv, num_factors=len(cache.sizes), mode=mode
-            )
+        return score(
+            spec.name,
+            lv,
+            y,
+            lv_eval,
+            y_eval,
+            mode=mode,
+            global_variances=gv,
+            num_factors=len(cache.sizes),
+        )
     codes, factors = sample_codes(cache, sizes["num_train"], rng, batch_size=batch)
     if spec.needs_test:
         codes_test, factors_test = sample_codes(cache, sizes["num_test"], rng, batch_size=batch)

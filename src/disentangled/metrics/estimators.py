@@ -61,10 +61,18 @@ def linear_svc() -> LinearSVC:
     )
 
 
-def quiet_fit(estimator, x, y):
-    """Fit, silencing convergence warnings (the reference ignores them too); returns it."""
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Silence convergence warnings (the reference ignores them too). The warning filters are
+    process-wide and not thread-safe: enter this once, around any threads that fit."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def quiet_fit(estimator, x, y):
+    """Fit under :func:`quiet`; returns the estimator."""
+    with quiet():
         return estimator.fit(x, y)
 
 
@@ -75,8 +83,9 @@ def one_blas_thread() -> Iterator[None]:
     The scores fit small models (10,000 x 10 features); a multi-threaded BLAS spends more on
     hand-offs than on arithmetic there: the five explicitness logistic regressions of the
     benchmark take 1.4 s with two BLAS threads and 0.36 s with one on a 2-core CPU. The metrics
-    parallelise over independent fits instead (threads in :mod:`.dci`, :mod:`.modularity`,
-    :mod:`.sap`). The limit is process-wide while it lasts.
+    parallelise over independent fits instead (:func:`._parallel.thread_map` in
+    :mod:`.modularity` and :mod:`.sap`, processes in :mod:`.gbt_workers`). The limit is
+    process-wide while it lasts.
     """
     with threadpool_limits(limits=1, user_api="blas"):
         yield

@@ -312,6 +312,7 @@ class _Grower:
         shape = (k, nodes, self.d)
         best_f, thr_f, c_f = (a.reshape(k * nodes, self.d) for a in (best_f, thr_f, c_f))
         mu = h.s_t / np.where(h.n_t > 0, h.n_t, 1.0)
+        current = best_f.max(axis=1)  # each node's best split so far (K * nodes,)
         eligible = can_split[..., None, None] & self.divisible & (h.counts >= 2.0)
         # a group of adjacent cells is a run of the sorted points too: one bound for any split
         # inside it rules out all its cells at once (most do not pass; those that do are
@@ -335,11 +336,10 @@ class _Grower:
             1.0,
             g_cnt - 1.0,
         )
-        g_pass = g_bound > best_f.max(axis=1).reshape(k, nodes)[..., None, None]
+        g_pass = g_bound > current.reshape(k, nodes)[..., None, None]
         eligible = eligible.reshape(groups) & g_pass[..., None]
         cand = np.flatnonzero(eligible)
         row = cand // width
-        current = best_f.max(axis=1)
         n_c, mu_c = h.n_t.ravel()[row], mu.ravel()[row]
         cnt, s_c, pos = (x.ravel()[cand] for x in (h.counts, h.sums, h.pos_sums))
         pp, pn = h.peak_pos.ravel()[row], h.peak_neg.ravel()[row]

@@ -17,11 +17,11 @@ import subprocess
 import sys
 import tempfile
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+from ._parallel import available_cores, thread_map
 from .gbt import BoostingResult, boosted_importances
 
 # below this many (training samples x trees per stage, summed over factors) threads are used
@@ -31,14 +31,6 @@ _CHILD = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     "from disentangled.metrics.gbt_workers import _child_main; _child_main(sys.argv[2:])"
 )
-
-
-def available_cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def balanced_groups(costs: list[float], groups: int) -> list[list[int]]:
@@ -126,10 +118,9 @@ def fit_factors(
     if len(groups) == 1 or not processes:
         # the largest first, so that the threads finish together
         order = sorted(range(k), key=lambda j: (-trees[j], j))
-        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-            fitted = pool.map(lambda j: _fit(arrays, j, seed, max_bins), order)
-            for j, res in zip(order, fitted, strict=True):
-                results[j] = res
+        fitted = thread_map(lambda j: _fit(arrays, j, seed, max_bins), order, len(groups))
+        for j, res in zip(order, fitted, strict=True):
+            results[j] = res
         return results  # type: ignore[return-value]
     with tempfile.TemporaryDirectory(prefix="disentangled-dci-") as tmp:
         inputs = Path(tmp) / "inputs.npz"

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import warnings
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from scipy.stats import rankdata
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 
 from ._checks import as_codes, as_factors, check_mode, require
+from ._parallel import thread_map
 from .discretize import NUM_BINS
-from .estimators import logistic_regression
+from .estimators import logistic_regression, quiet
 from .mig import code_factor_mutual_info
 
 
@@ -78,12 +74,8 @@ def explicitness(
             _macro_auc(factors_test[:, j], model.predict_proba(x_test), model.classes_, mode),
         )
 
-    k = factors.shape[1]
-    # the reference ignores convergence warnings too; the filter is set once, outside the threads
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        with ThreadPoolExecutor(max_workers=max(1, min(k, os.cpu_count() or 1))) as pool:
-            scores = list(pool.map(fit, range(k)))
+    with quiet():  # once, outside the threads
+        scores = thread_map(fit, range(factors.shape[1]))
     return float(np.mean([s[0] for s in scores])), float(np.mean([s[1] for s in scores]))
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from ._checks import as_codes, as_factors, check_mode, require
-from .estimators import linear_svc, quiet_fit
+from ._parallel import thread_map
+from .estimators import linear_svc, quiet
 
 
 def sap_score_matrix(
@@ -32,12 +30,13 @@ def sap_score_matrix(
 
     def fit(pair: tuple[int, int]) -> float:
         i, j = pair
-        model = quiet_fit(linear_svc(), codes[:, i : i + 1], factors[:, j])
+        model = linear_svc().fit(codes[:, i : i + 1], factors[:, j])
         return float(np.mean(model.predict(codes_test[:, i : i + 1]) == factors_test[:, j]))
 
-    with ThreadPoolExecutor(max_workers=max(1, min(len(pairs), os.cpu_count() or 1))) as pool:
-        for (i, j), value in zip(pairs, pool.map(fit, pairs), strict=True):
-            scores[i, j] = value
+    with quiet():  # once, outside the threads
+        values = thread_map(fit, pairs)
+    for (i, j), value in zip(pairs, values, strict=True):
+        scores[i, j] = value
     return scores
 
 
