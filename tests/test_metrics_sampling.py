@@ -163,6 +163,26 @@ def test_unknown_size_and_metric_names_are_refused():
         evaluate(identity_encoder, GridDataset(), ["nope"])
 
 
+def test_a_bad_request_late_in_the_list_is_refused_before_any_encoding():
+    rec = Recorder(identity_encoder)
+    with pytest.raises(MetricInputError, match="unknown size"):
+        evaluate(rec, GridDataset(), ["mig", "sap"], sizes={**SMALL, "sap": {"num_tset": 3}})
+    assert rec.calls == []
+
+
+def test_aliases_of_one_metric_score_it_once(monkeypatch):
+    from disentangled.metrics import api
+
+    scored = []
+    real = api.score
+    monkeypatch.setattr(
+        api, "score", lambda name, *a, **k: scored.append(name) or real(name, *a, **k)
+    )
+    out = evaluate(identity_encoder, GridDataset(), ["modularity", "explicitness"], sizes=SMALL)
+    assert list(out) == ["modularity_explicitness"]
+    assert scored == ["modularity_explicitness"]
+
+
 def test_encoder_batch_is_small_on_a_cpu_and_large_on_an_accelerator():
     from disentangled.metrics.sampling import default_encode_batch
 

@@ -119,11 +119,10 @@ def evaluate(
     ``sizes={"dci": {"num_train": 1000}}``. Each metric draws from ``RandomState(seed)``.
     """
     check_mode(mode)
-    specs = [_spec(m) for m in metrics]
+    specs = list({spec.name: spec for spec in map(_spec, metrics)}.values())  # aliases once
     check_dataset(dataset)
-    cache = CodeCache(encode, dataset, batch_size=batch_size, device=device)
-    results: dict[str, dict] = {}
-    for spec in specs:
+    plan = []
+    for spec in specs:  # every request checked before any work starts
         if not spec.sampled:
             raise MetricInputError(
                 f"{spec.name} is scored from arrays only: call score({spec.name!r}, ...)"
@@ -136,6 +135,10 @@ def evaluate(
                 f"unknown size(s) {sorted(unknown)} for {spec.name}; known: {sorted(merged)}"
             )
         merged.update((sizes or {}).get(spec.name, {}))
+        plan.append((spec, merged))
+    cache = CodeCache(encode, dataset, batch_size=batch_size, device=device)
+    results: dict[str, dict] = {}
+    for spec, merged in plan:
         try:
             results[spec.name] = _evaluate_one(spec, cache, merged, mode, seed)
         except MetricInputError as err:
