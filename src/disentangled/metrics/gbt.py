@@ -160,18 +160,22 @@ class _Level:
     split: np.ndarray  # (K, nodes) bool
     small_left: np.ndarray  # (K, nodes) bool
 
-    def route(self, x: np.ndarray, node: np.ndarray):
-        """Route samples x (N, D) at global node ids (K, N) one level down.
+    def __post_init__(self) -> None:
+        # lookup tables for route(): a node that does not split sends everything to child 1
+        self._threshold = np.where(self.split, self.threshold, np.inf)
+        self._small_side = np.where(self.split, ~self.small_left, 2).astype(np.int8)
 
-        Returns (goes right (K, N), is in the smaller child (K, N)).
+    def route(self, x_t: np.ndarray, node: np.ndarray) -> np.ndarray:
+        """Route samples x_t (D, N) (features by rows) at global node ids (K, N) one level down.
+
+        Returns the child each sample goes to (K, N) in {0, 1}: 0 is the smaller child of the
+        split (x <= threshold on the left), 1 the other; a node that does not split sends every
+        sample to child 1. The next level's node id is 2 * node + child.
         """
-        flat = node.ravel()
-        feature = self.feature.ravel()[flat].reshape(node.shape)
-        split = self.split.ravel()[flat].reshape(node.shape)
-        value = x.ravel()[feature + (np.arange(x.shape[0]) * x.shape[1])[None, :]]
-        right = split & (value > self.threshold.ravel()[flat].reshape(node.shape))
-        in_small = split & (right != self.small_left.ravel()[flat].reshape(node.shape))
-        return right, in_small
+        n = x_t.shape[1]
+        value = np.take(x_t, np.take(self.feature * n, node) + np.arange(n))
+        right = value > np.take(self._threshold, node)
+        return right.view(np.int8) != np.take(self._small_side, node)
 
 
 @dataclass
@@ -193,13 +197,6 @@ class _NodeHistograms:
         self.c_left = np.cumsum(self.counts, axis=-1)  # left of each grid edge
         self.s_left = np.cumsum(self.sums, axis=-1)
 
-    def before(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Count and residual sum left of some cells (flat indices into (K, nodes, D, B))."""
-        return (
-            self.c_left.ravel()[cells] - self.counts.ravel()[cells],
-            self.s_left.ravel()[cells] - self.sums.ravel()[cells],
-        )
-
 
 class _Grower:
     """Grows the K depth-limited trees of one stage together (K = trees per stage)."""
@@ -207,6 +204,8 @@ class _Grower:
     def __init__(self, x, thresholds, depth: int, rng: np.random.Generator):
         self.x = x
         self.bins = apply_bins(x, thresholds)
+        self.bins_t = np.ascontiguousarray(self.bins.T)  # (D, N)
+        self.x_t = np.ascontiguousarray(x.T)  # (D, N)
         self.n, self.d = x.shape
         self.b = -(-(max(t.size for t in thresholds) + 1) // _GROUP) * _GROUP  # whole groups
         self.depth = depth
@@ -229,47 +228,58 @@ class _Grower:
         self.cell_start = np.stack(
             [np.searchsorted(row, np.arange(self.b + 1)) for row in sorted_bins]
         )  # (D, B + 1)
-        sorted_x = np.take_along_axis(x.T, self.order, axis=1)
+        self.sorted_x = sorted_x = np.take_along_axis(x.T, self.order, axis=1)  # (D, N)
         lo = sorted_x[np.arange(self.d)[:, None], np.minimum(self.cell_start[:, :-1], self.n - 1)]
         hi = sorted_x[np.arange(self.d)[:, None], np.maximum(self.cell_start[:, 1:] - 1, 0)]
         # cells holding two values or more (the only ones a split can fall inside)
         self.divisible = (np.diff(self.cell_start, axis=1) >= 2) & _separated(lo, hi)
 
-    def _histograms(self, node, member, r, rows: int):
-        """Count, residual-sum and positive-residual-sum histograms (K * nodes, D * B) and the
-        sums of squared residuals (K * nodes,) of the samples flagged in ``member`` (K, N), at
-        global node ids ``node`` (K, N)."""
-        k_idx, i_idx = np.nonzero(member)
-        at = node[k_idx, i_idx]
-        idx = at[:, None] * (self.d * self.b) + self.offsets[i_idx]
-        size = rows * self.d * self.b
-        values = r[k_idx, i_idx]
-        counts = np.bincount(idx.ravel(), minlength=size).astype(np.float64)
-        sums = np.bincount(idx.ravel(), weights=np.repeat(values, self.d), minlength=size)
-        up = values > 0
-        pos_sums = np.bincount(
-            idx[up].ravel(), weights=np.repeat(values[up], self.d), minlength=size
-        )
-        squares = np.bincount(at, weights=values * values, minlength=rows)
-        return counts, sums, pos_sums, squares
+    def _histograms(self, node, member, r, out) -> np.ndarray:
+        """Count, residual-sum and positive-residual-sum histograms of the samples flagged in
+        ``member`` (K, N), at global node ids ``node`` (K, N), written into ``out`` (three
+        arrays (K * nodes, D, B)); returns the sums of squared residuals (K * nodes,).
 
-    def _open_cells(self, cells, h: _NodeHistograms, node, r):
+        One feature at a time: each pass's indices stay in cache, and the weights are the
+        samples' residuals as they are (no copy per feature).
+        """
+        counts, sums, pos_sums = out
+        rows = counts.shape[0]
+        flat = np.flatnonzero(member)  # (a 2-D np.nonzero is several times slower)
+        i_idx = flat % self.n
+        at = node.ravel()[flat]
+        values = r.ravel()[flat]
+        up = values > 0
+        base, base_up, values_up = at * self.b, at[up] * self.b, values[up]
+        i_up = i_idx[up]
+        size = rows * self.b
+        for j, column in enumerate(self.bins_t):
+            idx = base + column[i_idx]
+            counts[:, j] = np.bincount(idx, minlength=size).reshape(rows, self.b)
+            sums[:, j] = np.bincount(idx, weights=values, minlength=size).reshape(rows, self.b)
+            pos_sums[:, j] = np.bincount(
+                base_up + column[i_up], weights=values_up, minlength=size
+            ).reshape(rows, self.b)
+        return np.bincount(at, weights=values * values, minlength=rows)
+
+    def _open_cells(self, cells, nodes: int, before, node, r):
         """Scan the points of some cells exactly, in their node.
 
-        cells: flat indices into (K, nodes, D, B). Returns per cell the best inside split's
-        proxy (-inf where there is none), its threshold and its left count.
+        cells: flat indices into (K, nodes, D, B) (``nodes`` per tree at this level);
+        ``before``: per cell the count and residual sum left of it in its node, and its node's
+        count and residual sum (four arrays like cells). Returns per cell the best inside
+        split's proxy (-inf where there is none), its threshold and its left count.
         """
-        k, nodes = h.n_t.shape
+        k = node.shape[0]
         kc, nc, dc, bc = np.unravel_index(cells, (k, nodes, self.d, self.b))
         starts = self.cell_start[dc, bc]
         lens = self.cell_start[dc, bc + 1] - starts
         seg = np.repeat(np.arange(cells.size), lens)
-        pos = np.arange(seg.size) - np.repeat(np.cumsum(lens) - lens - starts, lens)
-        ids = self.order.ravel()[np.repeat(dc * self.n, lens) + pos]
+        at = np.arange(seg.size) - np.repeat(np.cumsum(lens) - lens - starts - dc * self.n, lens)
+        ids = self.order.ravel()[at]  # the cells' points, in sorted order
         keep = node.ravel()[np.repeat(kc * self.n, lens) + ids] == np.repeat(kc * nodes + nc, lens)
-        seg, ids = seg[keep], ids[keep]
+        seg, ids, at = seg[keep], ids[keep], at[keep]
         rv = r.ravel()[kc[seg] * self.n + ids]
-        xv = self.x.ravel()[ids * self.d + dc[seg]]
+        xv = self.sorted_x.ravel()[at]
         first = np.r_[True, seg[1:] != seg[:-1]]
         head = np.flatnonzero(first)
         size = np.diff(np.r_[head, seg.size])
@@ -277,12 +287,11 @@ class _Grower:
         cs = np.cumsum(rv)
         partial = cs - np.repeat(cs[head] - rv[head], size)
         m = np.arange(seg.size) - np.repeat(head, size) + 1.0
-        c_before, s_before = h.before(cells[owner])
+        c_before, s_before, n_node, s_node = (a[owner] for a in before)
         c_l = np.repeat(c_before, size) + m
         s_l = np.repeat(s_before, size) + partial
-        node_id = kc[owner] * nodes + nc[owner]
-        c_r = np.repeat(h.n_t.ravel()[node_id], size) - c_l
-        s_r = np.repeat(h.s_t.ravel()[node_id], size) - s_l
+        c_r = np.repeat(n_node, size) - c_l
+        s_r = np.repeat(s_node, size) - s_l
         x_next = np.r_[xv[1:], np.inf]
         splittable = np.r_[~first[1:], False] & _separated(xv, x_next)
         proxy = np.where(splittable, _proxy(c_l, s_l, c_r, s_r), -np.inf)
@@ -345,7 +354,8 @@ class _Grower:
         pp, pn = h.peak_pos.ravel()[row], h.peak_neg.ravel()[row]
         neg = np.maximum(pos - s_c, 0.0)
         c_b = h.c_left.ravel()[cand] - cnt
-        d_b = h.s_left.ravel()[cand] - s_c - c_b * mu_c
+        s_b = h.s_left.ravel()[cand] - s_c
+        d_b = s_b - c_b * mu_c
         # a cheap bound over all m first, the tight one only where the cheap one passes
         cheap = _range_bound(n_c, mu_c, d_b, c_b, pos, neg, pp, pn, 1.0, cnt - 1.0)
         sel = np.flatnonzero(cheap > current[row])
@@ -356,6 +366,8 @@ class _Grower:
         order = np.flatnonzero(bound > current[row])
         order = order[np.lexsort((-bound[order], row[order]))]  # per node, largest bound first
         cand, row, bound = cand[order], row[order], bound[order]
+        # per cell: count and residual sum left of it in its node, and the node's totals
+        before = [c_b[sel][order], s_b[sel][order], n_c[sel][order], h.s_t.ravel()[row]]
         starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
         rank = np.arange(cand.size) - np.repeat(starts, np.diff(np.r_[starts, cand.size]))
         lo = 0
@@ -366,7 +378,7 @@ class _Grower:
             if pick.size == 0:
                 break
             cells, rows = cand[pick], row[pick]
-            value, thr, c_l = self._open_cells(cells, h, node, r)
+            value, thr, c_l = self._open_cells(cells, nodes, [a[pick] for a in before], node, r)
             slot = rows * self.d + (cells % width) // self.b
             # per (node, feature) keep the better split (the lower cell on ties)
             order = np.lexsort((cells, -value, slot))
@@ -389,10 +401,11 @@ class _Grower:
         node = np.repeat(np.arange(k)[:, None], self.n, axis=1)
         shape = (k, 1, self.d, self.b)
         # the positive residuals (in a class's tree, the class's own points) are few
-        up_k, up_i = np.nonzero(r > 0)
+        up = np.flatnonzero(r > 0)
+        up_k, up_i = np.divmod(up, self.n)
         up_idx = (up_k[:, None] * (self.d * self.b) + self.offsets[up_i]).ravel()
         pos_sums = np.bincount(
-            up_idx, weights=np.repeat(r[up_k, up_i], self.d), minlength=k * self.d * self.b
+            up_idx, weights=np.repeat(r.ravel()[up], self.d), minlength=k * self.d * self.b
         )
         h = _NodeHistograms(
             counts=np.broadcast_to(self.root_counts, (k, self.d * self.b)).reshape(shape),
@@ -441,35 +454,38 @@ class _Grower:
                 small_left=c_best <= n_t - c_best,  # histogram the smaller child
             )
             levels.append(lv)
-            go_right, in_small = lv.route(self.x, node)
+            child = lv.route(self.x_t, node)
             if level + 1 < self.depth:
-                *hist, squares = self._histograms(node, in_small, r, k * nodes)
-                children = []
-                parents = (h.counts, h.sums, h.pos_sums, h.squares)
-                for small, parent in zip((*hist, squares), parents, strict=True):
-                    small = small.reshape(parent.shape)
-                    other = parent - small
-                    sl = lv.small_left.reshape(lv.small_left.shape + (1,) * (parent.ndim - 2))
-                    pair = np.empty((k, nodes, 2, *parent.shape[2:]))
-                    pair[:, :, 0] = np.where(sl, small, other)
-                    pair[:, :, 1] = np.where(sl, other, small)
-                    children.append(pair.reshape(k, 2 * nodes, *parent.shape[2:]))
+                # children side by side, the smaller first: its histograms are counted and the
+                # other's are the parent's minus them
+                pairs = [np.empty((k, nodes, 2, self.d, self.b)) for _ in range(3)]
+                squares = self._histograms(
+                    node, ~child, r, [a.reshape(k * nodes, 2, self.d, self.b)[:, 0] for a in pairs]
+                )
+                parents = (h.counts, h.sums, h.pos_sums)
+                for pair, parent in zip(pairs, parents, strict=True):
+                    np.subtract(parent, pair[:, :, 0], out=pair[:, :, 1])
+                sq = np.empty((k, nodes, 2))
+                sq[:, :, 0] = squares.reshape(k, nodes)
+                sq[:, :, 1] = h.squares - sq[:, :, 0]
                 # a child's largest residuals are at most its parent's: upper bounds are all
                 # the bounds need
                 h = _NodeHistograms(
-                    *children,
+                    *(a.reshape(k, 2 * nodes, self.d, self.b) for a in pairs),
+                    squares=sq.reshape(k, 2 * nodes),
                     peak_pos=np.repeat(h.peak_pos, 2, axis=1),
                     peak_neg=np.repeat(h.peak_neg, 2, axis=1),
                 )
                 alive = np.repeat(split, 2, axis=1)
-            node = 2 * node + go_right
+            node = 2 * node + child
         return levels, node, root_split
 
 
-def _leaves(levels: list[_Level], x: np.ndarray, k: int) -> np.ndarray:
-    node = np.repeat(np.arange(k)[:, None], x.shape[0], axis=1)
+def _leaves(levels: list[_Level], x_t: np.ndarray, k: int) -> np.ndarray:
+    """Leaf (global id) of each sample of x_t (D, N) in each of the K trees: (K, N)."""
+    node = np.repeat(np.arange(k)[:, None], x_t.shape[1], axis=1)
     for lv in levels:
-        node = 2 * node + lv.route(x, node)[0]
+        node = 2 * node + lv.route(x_t, node)
     return node
 
 
@@ -492,7 +508,7 @@ def boosted_importances(
     """
     # scikit-learn's trees see float32 features; so do these (then thresholds in float64)
     x_train = np.asarray(x_train, dtype=np.float32).astype(np.float64)
-    x_test = np.asarray(x_test, dtype=np.float32).astype(np.float64)
+    x_test_t = np.asarray(x_test, dtype=np.float32).astype(np.float64).T.copy()  # (D, N_test)
     classes, y_idx = np.unique(y_train, return_inverse=True)
     c = classes.size
     if c < 2:
@@ -525,7 +541,7 @@ def boosted_importances(
         if k > 1:
             value *= (k - 1) / k
         raw += learning_rate * value.ravel()[leaf]
-        raw_test += learning_rate * value.ravel()[_leaves(levels, x_test, k)]
+        raw_test += learning_rate * value.ravel()[_leaves(levels, x_test_t, k)]
     total = importances.sum(axis=0) / max(relevant, 1)
     if total.sum() > 0:
         total = total / total.sum()
