@@ -63,3 +63,17 @@ def test_two_processes_stay_in_sync_match_one_process_and_resume_exactly(tmp_pat
     assert len(curve["ddp"]) == len(curve["single"]) == 8
     tail = {k: sum(v[-3:]) / 3 for k, v in curve.items()}
     assert abs(tail["ddp"] - tail["single"]) / tail["single"] < 0.05, curve
+
+
+def test_end_distributed_leaves_the_group(tmp_path):
+    import torch.distributed as dist
+
+    from disentangled.train.distributed import end_distributed
+
+    end_distributed()  # no group: nothing to do
+    dist.init_process_group(
+        "gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1
+    )
+    assert dist.is_initialized()
+    end_distributed()
+    assert not dist.is_initialized()

@@ -35,7 +35,7 @@ def add_arguments(t: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..config import apply_override, from_dict, load_config
     from ..train import RunDir, train
-    from ..train.distributed import init_distributed
+    from ..train.distributed import end_distributed, init_distributed
     from ..viz.run_figures import write_run_figures
 
     if args.resume:
@@ -64,7 +64,13 @@ def run(args: argparse.Namespace) -> int:
         import torch.distributed as dist
 
         dist.barrier()  # the run directory exists before any rank trains
-    session = train(cfg, run_dir, resume=bool(args.resume))
+    clean = False
+    try:
+        session = train(cfg, run_dir, resume=bool(args.resume))
+        clean = True
+    finally:
+        if info.enabled:
+            end_distributed(clean)
     if not info.is_main:
         return 0
     figures = write_run_figures(session.model, session.dataset, run_dir.figures, session.device)

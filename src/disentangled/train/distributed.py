@@ -52,6 +52,21 @@ def init_distributed(device_name: str = "auto") -> DistInfo:
     return DistInfo(rank=rank, world=world, local_rank=local)
 
 
+def end_distributed(clean: bool = True) -> None:
+    """Leave the process group (every rank, once training is over).
+
+    ``clean``: all ranks got here normally, so wait for each other first (no rank tears the
+    group down while another still finishes a collective). A process that exits with the group
+    alive can abort in the communication threads' destructors ("terminate called without an
+    active exception").
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if clean:
+        dist.barrier()
+    dist.destroy_process_group()
+
+
 def current() -> DistInfo:
     """The group this process belongs to (world 1 when none was initialised)."""
     if not (dist.is_available() and dist.is_initialized()):
