@@ -202,9 +202,8 @@ class _Grower:
     """Grows the K depth-limited trees of one stage together (K = trees per stage)."""
 
     def __init__(self, x, thresholds, depth: int, rng: np.random.Generator):
-        self.x = x
-        self.bins = apply_bins(x, thresholds)
-        self.bins_t = np.ascontiguousarray(self.bins.T)  # (D, N)
+        bins = apply_bins(x, thresholds)  # (N, D)
+        self.bins_t = np.ascontiguousarray(bins.T)  # (D, N)
         self.x_t = np.ascontiguousarray(x.T)  # (D, N)
         self.n, self.d = x.shape
         self.b = -(-(max(t.size for t in thresholds) + 1) // _GROUP) * _GROUP  # whole groups
@@ -213,7 +212,7 @@ class _Grower:
         self.edges = np.full((self.d, self.b), np.inf)
         for j, cut in enumerate(thresholds):
             self.edges[j, : cut.size] = cut
-        self.offsets = (np.arange(self.d) * self.b)[None, :] + self.bins  # (N, D)
+        self.offsets = (np.arange(self.d) * self.b)[None, :] + bins  # (N, D)
         rows = np.arange(self.n + 1) * self.d
         self.onehot_t = sp.csr_matrix(
             (np.ones(self.n * self.d), self.offsets.ravel(), rows),
@@ -224,7 +223,7 @@ class _Grower:
         )
         # each feature's samples in ascending order, and where each cell starts in that order
         self.order = np.argsort(x, axis=0, kind="stable").T.copy()  # (D, N)
-        sorted_bins = np.take_along_axis(self.bins.T, self.order, axis=1)
+        sorted_bins = np.take_along_axis(self.bins_t, self.order, axis=1)
         self.cell_start = np.stack(
             [np.searchsorted(row, np.arange(self.b + 1)) for row in sorted_bins]
         )  # (D, B + 1)
