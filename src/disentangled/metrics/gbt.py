@@ -151,19 +151,23 @@ def _cell_bounds(n, mu, d_before, c_before, counts, positive, negative, peak_pos
     return bound
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Level:
-    """The splits of one level for K trees x nodes: feature, threshold, split flag, smaller side."""
+    """The splits of one level for K trees x nodes, as :meth:`route` reads them."""
 
     feature: np.ndarray  # (K, nodes) int64
-    threshold: np.ndarray  # (K, nodes) float64: x <= threshold goes left
-    split: np.ndarray  # (K, nodes) bool
-    small_left: np.ndarray  # (K, nodes) bool
+    threshold: np.ndarray  # (K, nodes) float64: x <= threshold goes left; inf where no split
+    small_side: np.ndarray  # (K, nodes) int8: 0 smaller child left, 1 right, 2 no split
 
-    def __post_init__(self) -> None:
-        # lookup tables for route(): a node that does not split sends everything to child 1
-        self._threshold = np.where(self.split, self.threshold, np.inf)
-        self._small_side = np.where(self.split, ~self.small_left, 2).astype(np.int8)
+    @classmethod
+    def of(cls, feature, threshold, split, small_left) -> _Level:
+        """From each node's feature, threshold, split flag and whether its left child is the
+        smaller (all (K, nodes)); a node that does not split sends everything to child 1."""
+        return cls(
+            feature,
+            np.where(split, threshold, np.inf),
+            np.where(split, ~small_left, 2).astype(np.int8),
+        )
 
     def route(self, x_t: np.ndarray, node: np.ndarray) -> np.ndarray:
         """Route samples x_t (D, N) (features by rows) at global node ids (K, N) one level down.
@@ -174,8 +178,8 @@ class _Level:
         """
         n = x_t.shape[1]
         value = np.take(x_t, np.take(self.feature * n, node) + np.arange(n))
-        right = value > np.take(self._threshold, node)
-        return right.view(np.int8) != np.take(self._small_side, node)
+        right = value > np.take(self.threshold, node)
+        return right.view(np.int8) != np.take(self.small_side, node)
 
 
 @dataclass
@@ -446,11 +450,11 @@ class _Grower:
             if level == 0:
                 root_split = split[:, 0].copy()
             c_best = np.take_along_axis(c_f, pick, -1)[..., 0]
-            lv = _Level(
-                feature=feature,
-                threshold=np.take_along_axis(thr_f, pick, -1)[..., 0],
-                split=split,
-                small_left=c_best <= n_t - c_best,  # histogram the smaller child
+            lv = _Level.of(
+                feature,
+                np.take_along_axis(thr_f, pick, -1)[..., 0],
+                split,
+                c_best <= n_t - c_best,  # histogram the smaller child
             )
             levels.append(lv)
             child = lv.route(self.x_t, node)
@@ -464,14 +468,13 @@ class _Grower:
                 parents = (h.counts, h.sums, h.pos_sums)
                 for pair, parent in zip(pairs, parents, strict=True):
                     np.subtract(parent, pair[:, :, 0], out=pair[:, :, 1])
-                sq = np.empty((k, nodes, 2))
-                sq[:, :, 0] = squares.reshape(k, nodes)
-                sq[:, :, 1] = h.squares - sq[:, :, 0]
+                squares = squares.reshape(k, nodes)
+                squares = np.stack([squares, h.squares - squares], axis=2)
                 # a child's largest residuals are at most its parent's: upper bounds are all
                 # the bounds need
                 h = _NodeHistograms(
                     *(a.reshape(k, 2 * nodes, self.d, self.b) for a in pairs),
-                    squares=sq.reshape(k, 2 * nodes),
+                    squares=squares.reshape(k, 2 * nodes),
                     peak_pos=np.repeat(h.peak_pos, 2, axis=1),
                     peak_neg=np.repeat(h.peak_neg, 2, axis=1),
                 )
