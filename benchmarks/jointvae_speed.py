@@ -99,15 +99,35 @@ def project_step(data: str, precision: str = "fp32"):
     return step
 
 
-def conventional_parts(data: str):
-    """Network, optimizer and an update function written inline, reference-trainer style."""
+def legacy_transposed_init(module) -> None:
+    """PyTorch 0.3.1's default for transposed convolutions, which the authors' code ran with:
+    weights and biases from U(+-1/sqrt(in_channels * k * k)); PyTorch now takes the fan from
+    the output channels."""
+    import torch
+
+    for m in module.modules():
+        if isinstance(m, torch.nn.ConvTranspose2d):
+            bound = 1.0 / math.sqrt(m.in_channels * m.kernel_size[0] * m.kernel_size[1])
+            torch.nn.init.uniform_(m.weight, -bound, bound)
+            torch.nn.init.uniform_(m.bias, -bound, bound)
+
+
+def conventional_parts(
+    data: str, seed: int = 0, legacy_init: bool = False, parts: dict | None = None
+):
+    """Network, optimizer and an update function written inline, reference-trainer style;
+    ``parts`` (a dict), when given, receives the encoder and decoder."""
     import torch
     import torch.nn.functional as F
 
     from disentangled.nets import build_networks
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     enc, dec = build_networks("conv32", (1, 32, 32), 2 * CONT + DISC, CONT + DISC)
+    if legacy_init:
+        legacy_transposed_init(dec)
+    if parts is not None:
+        parts.update(encoder=enc, decoder=dec)
     opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=5e-4)
     eps = 1e-12
     state = {"steps": 0}

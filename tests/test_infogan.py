@@ -245,6 +245,24 @@ def test_networks_map_codes_to_images_and_back(net, shape):
     assert model.q_from_features(h).logits[0].shape == (3, 4)
 
 
+@pytest.mark.parametrize("slope", [0.01, 0.1, 0.0])
+def test_leaky_slope_reaches_every_leaky_relu_of_d_and_q(slope):
+    obj = _objective(noise_dim=5)
+    cfg = ModelConfig(net="infogan", latent_dim=1, disc=[4], leaky_slope=slope)
+    model = obj.build_model(cfg, SHAPE)
+    slopes = [m.negative_slope for m in model.modules() if isinstance(m, torch.nn.LeakyReLU)]
+    assert len(slopes) == 4  # two convolutions and the FC of the trunk, the Q head's FC
+    assert slopes == [slope] * 4
+    h = torch.linspace(-2.0, 2.0, 9)
+    assert torch.allclose(model.trunk.conv[1](h.clone()), torch.where(h > 0, h, slope * h))
+
+
+@pytest.mark.parametrize("slope", [-0.1, 1.0, 2.0, float("nan"), True])
+def test_leaky_slope_outside_zero_one_is_refused(slope):
+    with pytest.raises(ConfigError, match="model.leaky_slope"):
+        ModelConfig(net="infogan", leaky_slope=slope).validate()
+
+
 def test_code_spec_entropies_and_sizes():
     spec = CodeSpec(noise=62, disc=(10,), cont=2)
     assert spec.input_size == 74 and spec.code_size == 12 and spec.q_size == 12

@@ -45,7 +45,9 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    """Network and code: ``latent_dim`` Gaussian dimensions plus categoricals of sizes ``disc``."""
+    """Network and code: ``latent_dim`` Gaussian dimensions plus categoricals of sizes ``disc``.
+    ``leaky_slope`` is the negative slope of the InfoGAN discriminator's and Q head's leaky
+    ReLUs (other nets have none)."""
 
     net: str = "burgess"
     latent_dim: int = 10
@@ -53,6 +55,7 @@ class ModelConfig:
     temperature: float = 0.67
     recon: str = "bernoulli"
     hidden: int = 256
+    leaky_slope: float = 0.1
 
     def validate(self) -> None:
         check_choice("model.net", self.net, NETS)
@@ -71,6 +74,7 @@ class ModelConfig:
         check_float("model.temperature", self.temperature, lo=0.0, lo_open=True)
         check_choice("model.recon", self.recon, RECONS)
         check_int("model.hidden", self.hidden, lo=1, hi=65536)
+        check_float("model.leaky_slope", self.leaky_slope, lo=0.0, hi=1.0, hi_open=True)
 
 
 @dataclass

@@ -163,7 +163,8 @@ class InfoGAN(nn.Module):
         cls, cfg, image_shape: tuple[int, int, int], *, noise: int, q_variance: str = "fixed"
     ) -> InfoGAN:
         """From a ModelConfig (``net`` infogan|infogan64, ``latent_dim`` continuous codes,
-        ``disc`` categorical sizes) and the noise size and Q variance."""
+        ``disc`` categorical sizes, ``leaky_slope`` of D's and Q's leaky ReLUs) and the noise
+        size and Q variance."""
         if cfg.net not in NET_SIDES:
             raise ConfigError(
                 f"objective infogan needs model.net {' or '.join(NET_SIDES)}, got {cfg.net!r}"
@@ -178,12 +179,12 @@ class InfoGAN(nn.Module):
         )
         shape = tuple(image_shape)
         generator = InfoGANGenerator(codes.input_size, shape, cfg.net)
-        trunk = InfoGANTrunk(shape, cfg.net)
+        trunk = InfoGANTrunk(shape, cfg.net, cfg.leaky_slope)
         return cls(
             generator,
             trunk,
             discriminator_head(trunk.features),
-            QHead(trunk.features, codes.q_size),
+            QHead(trunk.features, codes.q_size, cfg.leaky_slope),
             codes,
         )
 

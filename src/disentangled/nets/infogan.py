@@ -9,8 +9,9 @@ spatial sizes are 8 -> 16 -> 32 instead of 7 -> 14 -> 28):
 - D head: FC 1 (logit of "real"); Q head: FC 128 BN lReLU -> FC code parameters.
 
 The 64x64 variant (for dSprites) adds one stride-2 stage on each side: G goes 8 -> 16 -> 32 -> 64
-through ConvT 64, 32, C, and the trunk comes back through Conv 32, 64, 128. LeakyReLU slope 0.1;
-weights N(0, 0.02), batch-norm scales N(1, 0.02), biases 0 (the DCGAN initialisation).
+through ConvT 64, 32, C, and the trunk comes back through Conv 32, 64, 128. LeakyReLU slope 0.1
+by default (the paper's text; the authors' code uses 0.01); weights N(0, 0.02), batch-norm
+scales N(1, 0.02), biases 0 (the DCGAN initialisation).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from torch import nn
 
 from ..errors import ConfigError
 
-SLOPE = 0.1  # the paper's leaky-ReLU rate
+SLOPE = 0.1  # the paper's leaky-ReLU rate (the authors' code: 0.01)
 FC_HIDDEN = 1024  # G's first layer and the trunk's feature size
 Q_HIDDEN = 128  # width of the Q head's hidden layer
 INIT_STD = 0.02
@@ -92,7 +93,7 @@ class InfoGANGenerator(nn.Module):
 class InfoGANTrunk(nn.Module):
     """The layers D and Q share: images (B, C, H, W) in [0, 1] -> features (B, 1024)."""
 
-    def __init__(self, image_shape: tuple[int, int, int], net: str) -> None:
+    def __init__(self, image_shape: tuple[int, int, int], net: str, slope: float = SLOPE) -> None:
         super().__init__()
         base, widths = layout(net, image_shape)
         channels = (image_shape[0], *reversed(widths))
@@ -101,13 +102,13 @@ class InfoGANTrunk(nn.Module):
             layers.append(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1))
             if i > 0:  # no batch norm on the first layer, as in the paper (and DCGAN)
                 layers.append(nn.BatchNorm2d(c_out))
-            layers.append(nn.LeakyReLU(SLOPE, inplace=True))
+            layers.append(nn.LeakyReLU(slope, inplace=True))
         self.conv = nn.Sequential(*layers)
         self.fc = nn.Sequential(
             nn.Flatten(),
             nn.Linear(base * base * widths[0], FC_HIDDEN),
             nn.BatchNorm1d(FC_HIDDEN),
-            nn.LeakyReLU(SLOPE, inplace=True),
+            nn.LeakyReLU(slope, inplace=True),
         )
         self.features = FC_HIDDEN
         init_weights(self)
@@ -119,12 +120,12 @@ class InfoGANTrunk(nn.Module):
 class QHead(nn.Module):
     """Trunk features (B, 1024) -> parameters of Q(c | x), (B, out): FC 128 BN lReLU -> FC out."""
 
-    def __init__(self, features: int, out: int) -> None:
+    def __init__(self, features: int, out: int, slope: float = SLOPE) -> None:
         super().__init__()
         self.net = nn.Sequential(
             nn.Linear(features, Q_HIDDEN),
             nn.BatchNorm1d(Q_HIDDEN),
-            nn.LeakyReLU(SLOPE, inplace=True),
+            nn.LeakyReLU(slope, inplace=True),
             nn.Linear(Q_HIDDEN, out),
         )
         init_weights(self)
