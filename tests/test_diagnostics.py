@@ -12,7 +12,7 @@ import torch
 from disentangled.cli import main
 from disentangled.config import load_config
 from disentangled.diagnostics import CapacityMonitor, information_estimates
-from disentangled.diagnostics.estimate import Posteriors
+from disentangled.diagnostics.estimate import Posteriors, reconstruction_at_mode
 from disentangled.train import RunDir, train
 from disentangled.train.runlog import read_metrics
 
@@ -67,6 +67,38 @@ def test_discrete_information_is_exact():
     # H(E q(c|x)) = log 2; E H(q(c|x)) = (0 + 0 + log2 + log2)/4
     assert est["mi_disc_0"] == pytest.approx(math.log(2) / 2, abs=1e-12)
     assert est["kl_disc_0"] == pytest.approx(math.log(2) / 2, abs=1e-12)
+
+
+class _FixedDecoder:
+    """encode -> zeros; decode -> the given logits for every image: a model with a known NLL."""
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        self.logits = logits
+
+    def encode(self, x):
+        return torch.zeros(x.shape[0], 2)
+
+    def decode(self, z):
+        return self.logits.expand(z.shape[0], *self.logits.shape)
+
+
+def test_reconstruction_at_mode_matches_the_bernoulli_closed_form():
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(10, 1, 4, 4, generator=g) > 0.5).float()
+    batches = [x[:3], x[3:]]  # unequal batches: the mean is over images, not batches
+    # logits 0: p = 1/2 on every pixel, -log p(x|z) = 16 log 2 for every image
+    half = reconstruction_at_mode(_FixedDecoder(torch.zeros(1, 4, 4)), batches, "bernoulli")
+    assert half == pytest.approx(16 * math.log(2), rel=1e-6)
+    # logit l on every pixel: a pixel costs log(1 + e^-l) when on, log(1 + e^l) when off
+    lo = 1.5
+    want = float(
+        (x * math.log1p(math.exp(-lo)) + (1 - x) * math.log1p(math.exp(lo))).sum() / len(x)
+    )
+    got = reconstruction_at_mode(_FixedDecoder(torch.full((1, 4, 4), lo)), batches, "bernoulli")
+    assert got == pytest.approx(want, rel=1e-6)
+    # gaussian: the squared error of sigmoid(0) = 1/2 is 1/4 per pixel
+    sq = reconstruction_at_mode(_FixedDecoder(torch.zeros(1, 4, 4)), batches, "gaussian")
+    assert sq == pytest.approx(16 * 0.25, rel=1e-6)
 
 
 def test_monitor_warns_once_when_capacity_exceeds_log_n():
@@ -152,4 +184,9 @@ def test_diagnose_command_on_a_trained_run(tmp_path, capsys):
     assert res["n_images"] == 800 and res["samples"] == 400
     assert res["mi"] <= math.log(800) + 1e-6
     assert res["kl_qz_pz"] == pytest.approx(res["tc"] + res["dwkl"], abs=1e-4)
-    assert "I(x;z)" in capsys.readouterr().out
+    assert res["recon"] == "bernoulli"
+    # 64x64 binary images: a Bernoulli NLL is positive and below 4096 log 2 for any decoder
+    # better than a coin flip, which a trained one is after 30 steps
+    assert 0 < res["recon_mode"] < 4096 * math.log(2)
+    printed = capsys.readouterr().out
+    assert "I(x;z)" in printed and "reconstruction at mode" in printed

@@ -1,6 +1,7 @@
 """``disentangled diagnose RUN_DIR``: information diagnostics of a trained run (full data).
 
-A VAE: I(x;z), KL(q(z)||p(z)), TC and dimension-wise KL of its posterior. An InfoGAN (no encoder
+A VAE: I(x;z), KL(q(z)||p(z)), TC and dimension-wise KL of its posterior, and the reconstruction
+term at the posterior mode on the same images. An InfoGAN (no encoder
 posterior): L_I per code on generated images, I(x;c) of Q's categoricals on the data and the
 discriminator's accuracies (see :func:`disentangled.evaluation.infogan.infogan_diagnostics`)."""
 
@@ -37,7 +38,12 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..data import load_configured
-    from ..diagnostics import dataset_batches, encode_posteriors, information_estimates
+    from ..diagnostics import (
+        dataset_batches,
+        encode_posteriors,
+        information_estimates,
+        reconstruction_at_mode,
+    )
     from ..errors import UserError
     from ..io import atomic_write_text
     from ..models.kind import is_generative_adversarial
@@ -72,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
             "samples": min(args.samples, n),
             "seed": args.seed,
             **est,
+            "recon": cfg.model.recon,
+            "recon_mode": reconstruction_at_mode(
+                model, dataset_batches(dataset, index, device), cfg.model.recon
+            ),
         }
     run_dir.eval.mkdir(exist_ok=True)
     out = run_dir.eval / "diagnostics.json"
@@ -128,6 +138,9 @@ def _print(r: dict) -> None:
         print(f"  {'active units':<24}{r['active_units']:>10d}")
         dims = " ".join(f"{v:.2f}" for v in r["kl_post_dims"])
         print(f"  KL per dimension: {dims}")
+    if "recon_mode" in r:
+        unit = "nats per image" if r["recon"] == "bernoulli" else "per image (model.recon)"
+        print(f"  {'reconstruction at mode':<24}{r['recon_mode']:>10.3f} {unit} ({r['recon']})")
     i = 0
     while f"mi_disc_{i}" in r:
         print(

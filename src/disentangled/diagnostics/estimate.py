@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from ..info import discrete_kl_to_uniform, discrete_mutual_information, elbo_decomposition
+from ..objectives.recon import reconstruction
 
 
 @dataclass
@@ -44,6 +45,19 @@ def encode_posteriors(model, batches: Iterable[torch.Tensor]) -> Posteriors:
         logvar=torch.cat(logvars),
         probs=[torch.cat(p) for p in zip(*probs, strict=True)],
     )
+
+
+@torch.no_grad()
+def reconstruction_at_mode(model, batches: Iterable[torch.Tensor], recon: str) -> float:
+    """The reconstruction term ``recon`` (nats per image for ``bernoulli``) of the decoder at the
+    posterior mode (Gaussian means, argmax one-hots), averaged over the images of ``batches``
+    (each (B,C,H,W) in [0,1] on the model's device): the objective's data term without the
+    sampling noise."""
+    total, n = 0.0, 0
+    for x in batches:
+        total += float(reconstruction(recon, model.decode(model.encode(x)), x)) * x.shape[0]
+        n += x.shape[0]
+    return total / n
 
 
 def dataset_batches(dataset, index: torch.Tensor, device, batch_size: int = 512):
