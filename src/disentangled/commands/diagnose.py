@@ -1,9 +1,9 @@
 """``disentangled diagnose RUN_DIR``: information diagnostics of a trained run (full data).
 
 A VAE: I(x;z), KL(q(z)||p(z)), TC and dimension-wise KL of its posterior, and the reconstruction
-term at the posterior mode on the same images. An InfoGAN (no encoder
-posterior): L_I per code on generated images, I(x;c) of Q's categoricals on the data and the
-discriminator's accuracies (see :func:`disentangled.evaluation.infogan.infogan_diagnostics`)."""
+term at the posterior mode on the same images. An InfoGAN (no encoder posterior): L_I per code on
+generated images, I(x;c) of Q's categoricals on the data and the discriminator's accuracies (see
+:func:`disentangled.evaluation.infogan.infogan_diagnostics`)."""
 
 from __future__ import annotations
 
