@@ -13,7 +13,8 @@ import math
 
 NAME = "diagnose"
 HELP = (
-    "estimate I(x;z), KL(q(z)||p(z)), TC and dimension-wise KL of a trained run "
+    "estimate I(x;z), KL(q(z)||p(z)), TC, dimension-wise KL and the reconstruction at the "
+    "posterior mode of a trained run "
     "(InfoGAN: L_I per code, Q's I(x;c) on the data, D's accuracies)"
 )
 
