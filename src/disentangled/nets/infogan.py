@@ -9,9 +9,9 @@ spatial sizes are 8 -> 16 -> 32 instead of 7 -> 14 -> 28):
 - D head: FC 1 (logit of "real"); Q head: FC 128 BN lReLU -> FC code parameters.
 
 The 64x64 variant (for dSprites) adds one stride-2 stage on each side: G goes 8 -> 16 -> 32 -> 64
-through ConvT 64, 32, C, and the trunk comes back through Conv 32, 64, 128. LeakyReLU slope 0.1
-by default (the paper's text; the authors' code uses 0.01); weights N(0, 0.02), batch-norm
-scales N(1, 0.02), biases 0 (the DCGAN initialisation).
+through ConvT 64, 32, C, and the trunk comes back through Conv 32, 64, 128. The leaky ReLUs' slope
+is ``model.leaky_slope`` (0.1 in the paper's text, 0.01 in the authors' code); weights N(0, 0.02),
+batch-norm scales N(1, 0.02), biases 0 (the DCGAN initialisation).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from torch import nn
 
 from ..errors import ConfigError
 
-SLOPE = 0.1  # the paper's leaky-ReLU rate (the authors' code: 0.01)
 FC_HIDDEN = 1024  # G's first layer and the trunk's feature size
 Q_HIDDEN = 128  # width of the Q head's hidden layer
 INIT_STD = 0.02
@@ -93,7 +92,7 @@ class InfoGANGenerator(nn.Module):
 class InfoGANTrunk(nn.Module):
     """The layers D and Q share: images (B, C, H, W) in [0, 1] -> features (B, 1024)."""
 
-    def __init__(self, image_shape: tuple[int, int, int], net: str, slope: float = SLOPE) -> None:
+    def __init__(self, image_shape: tuple[int, int, int], net: str, slope: float) -> None:
         super().__init__()
         base, widths = layout(net, image_shape)
         channels = (image_shape[0], *reversed(widths))
@@ -120,7 +119,7 @@ class InfoGANTrunk(nn.Module):
 class QHead(nn.Module):
     """Trunk features (B, 1024) -> parameters of Q(c | x), (B, out): FC 128 BN lReLU -> FC out."""
 
-    def __init__(self, features: int, out: int, slope: float = SLOPE) -> None:
+    def __init__(self, features: int, out: int, slope: float) -> None:
         super().__init__()
         self.net = nn.Sequential(
             nn.Linear(features, Q_HIDDEN),
