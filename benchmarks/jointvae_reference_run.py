@@ -52,17 +52,10 @@ def test_scores(encoder, data: str) -> dict:
 def pillow_resized(data: str):
     """The 60,000 training digits resized to 32x32 by Pillow (bilinear) and scaled to [0, 1]:
     float32 (N, 1, 32, 32), what the authors' ``Resize(32)`` and ``ToTensor()`` give per item."""
-    import numpy as np
     import torch
-    from PIL import Image
 
-    from disentangled.data.mnist import MNIST, load_source
-
-    raw = load_source(MNIST, path=data, size=28).images_u8[:, 0].numpy()
-    out = np.stack(
-        [np.asarray(Image.fromarray(a, mode="L").resize((32, 32), Image.BILINEAR)) for a in raw]
-    )
-    return torch.from_numpy(out.astype(np.float32) / 255.0)[:, None]
+    digits, _ = conv.raw_digits(data)
+    return torch.stack([conv.pillow_item(d) for d in digits])
 
 
 def main() -> None:

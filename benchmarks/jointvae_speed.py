@@ -172,27 +172,37 @@ def update_gflop(data: str) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def conventional_loader(data: str):
-    """DataLoader over 28x28 uint8 MNIST with a per-item Pillow resize to 32 and ToTensor."""
-    import numpy as np
-    import torch
-    from PIL import Image
-    from torch.utils.data import DataLoader, Dataset
-
+def raw_digits(data: str):
+    """The training digits as the IDX file holds them: (60000, 28, 28) uint8, and the labels."""
     from disentangled.data.mnist import MNIST, load_source
 
     raw = load_source(MNIST, path=data, size=28)
-    arr = raw.images_u8[:, 0].numpy()  # (60000, 28, 28) uint8, as the IDX file holds it
-    labels = raw.labels.numpy()
+    return raw.images_u8[:, 0].numpy(), raw.labels.numpy()
+
+
+def pillow_item(digit):
+    """One (28, 28) uint8 digit as the authors' ``Resize(32)`` (Pillow, bilinear) and
+    ``ToTensor()`` give it: float32 (1, 32, 32) in [0, 1]."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    img = Image.fromarray(digit, mode="L").resize((32, 32), Image.BILINEAR)
+    return torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0)[None]
+
+
+def conventional_loader(data: str):
+    """DataLoader over 28x28 uint8 MNIST with a per-item Pillow resize to 32 and ToTensor."""
+    from torch.utils.data import DataLoader, Dataset
+
+    arr, labels = raw_digits(data)
 
     class MnistImages(Dataset):
         def __len__(self):
             return len(arr)
 
         def __getitem__(self, i):
-            img = Image.fromarray(arr[i], mode="L").resize((32, 32), Image.BILINEAR)
-            x = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0)[None]
-            return x, int(labels[i])
+            return pillow_item(arr[i]), int(labels[i])
 
     return DataLoader(MnistImages(), batch_size=BATCH, shuffle=True)
 
