@@ -10,11 +10,11 @@ trained models exist; images are procedural blobs, not dSprites).
 
     python benchmarks/metrics_speed.py [--modes fast,compat] [--metrics ...] [--scale 1.0]
         [--reference-path DIR] [--encoder conv] [--repeats R] [--json OUT]
+    python benchmarks/metrics_speed.py --dci-deviation          # fast vs compat DCI, constructed
+    python benchmarks/metrics_speed.py --dci-runs RUN_DIR ...   # fast vs compat DCI, trained
 
 The library's suite runs ``--repeats`` times (default 3 for scoring only, 1 end to end) after an
 untimed warm-up, and the median is reported beside the reference's single run.
-    python benchmarks/metrics_speed.py --dci-deviation          # fast vs compat DCI, constructed
-    python benchmarks/metrics_speed.py --dci-runs RUN_DIR ...   # fast vs compat DCI, trained
 """
 
 from __future__ import annotations
